@@ -1,0 +1,97 @@
+"""Turn images and texts into L2-normalised vectors with a loaded checkpoint."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from encoder.loading import ModelSpec
+
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def _normalise(vectors: torch.Tensor) -> np.ndarray:
+    vectors = vectors.float()
+    vectors = vectors / vectors.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    return vectors.cpu().numpy().astype(np.float32, copy=False)
+
+
+def _pooled(output) -> torch.Tensor:
+    # transformers 5 returns an output object; older releases a bare tensor.
+    return output.pooler_output if hasattr(output, "pooler_output") else output
+
+
+class Encoder:
+    """A vision-language checkpoint behind a numpy interface.
+
+    ``preprocess`` is pure CPU work and safe to call from decode worker threads;
+    ``encode_pixels`` and ``encode_texts`` run the model (serialised by a lock so
+    concurrent callers share one set of weights without oversubscribing cores).
+    """
+
+    def __init__(self, model, processor, spec: ModelSpec, *, device: str = "cpu", precision: str = "fp32"):
+        if precision not in _DTYPES:
+            raise ValueError(f"precision must be one of {sorted(_DTYPES)}, not {precision!r}")
+        self.spec = spec
+        self.device = torch.device(device)
+        self.precision = precision
+        self._dtype = _DTYPES[precision]
+        self._model = model.eval().to(self.device, dtype=self._dtype)
+        self._processor = processor
+        self._lock = threading.Lock()
+        self._logit_scale = float(model.logit_scale.detach().float().exp())
+        bias = getattr(model, "logit_bias", None)
+        self._logit_bias = None if bias is None else float(bias.detach().float())
+
+    # -- images ---------------------------------------------------------------
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        """One RGB image -> the (3, H, W) float32 array the checkpoint's processor makes."""
+        pixels = self._processor.image_processor(images=[image.convert("RGB")], return_tensors="np")
+        return np.asarray(pixels["pixel_values"][0], dtype=np.float32)
+
+    def encode_pixels(self, pixel_batch: np.ndarray) -> np.ndarray:
+        """(n, 3, H, W) preprocessed pixels -> (n, dimension) unit vectors."""
+        pixels = torch.from_numpy(np.ascontiguousarray(pixel_batch)).to(self.device, dtype=self._dtype)
+        with self._lock, torch.inference_mode():
+            return _normalise(_pooled(self._model.get_image_features(pixel_values=pixels)))
+
+    def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        if not images:
+            return np.zeros((0, self.spec.dimension), dtype=np.float32)
+        return self.encode_pixels(np.stack([self.preprocess(image) for image in images]))
+
+    # -- texts ----------------------------------------------------------------
+    def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Tokenise as the model was trained: SigLIP pads every text to its full length."""
+        return self._processor.tokenizer(
+            list(texts),
+            padding="max_length",
+            truncation=True,
+            max_length=self.spec.text_max_length,
+            return_tensors="pt",
+        )
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.spec.dimension), dtype=np.float32)
+        tokens = {name: value.to(self.device) for name, value in self.tokenize(texts).items()}
+        with self._lock, torch.inference_mode():
+            return _normalise(_pooled(self._model.get_text_features(**tokens)))
+
+    # -- scores ---------------------------------------------------------------
+    def probabilities(self, image_vectors: np.ndarray, text_vectors: np.ndarray) -> np.ndarray:
+        """The model's own image-text probabilities, shape (images, texts).
+
+        SigLIP: sigmoid(cos * exp(logit_scale) + logit_bias), independent per pair.
+        CLIP has no bias and was trained with a softmax, so its texts compete.
+        """
+        logits = (image_vectors @ text_vectors.T) * self._logit_scale
+        if self._logit_bias is not None:
+            return 1.0 / (1.0 + np.exp(-(logits + self._logit_bias)))
+        logits = logits - logits.max(axis=1, keepdims=True)
+        weights = np.exp(logits)
+        return weights / weights.sum(axis=1, keepdims=True)

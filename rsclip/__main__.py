@@ -1,0 +1,5 @@
+import sys
+
+from rsclip.cli import main
+
+sys.exit(main())

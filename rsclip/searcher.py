@@ -1,0 +1,45 @@
+"""The query service: query -> encode -> search -> hydrate metadata.
+
+Shared by the command line and the HTTP API so both answer the same way.
+"""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from encoder import Encoder
+from storage import Hit, ModelIdentity, ModelMismatchError, Store
+
+
+def model_identity(encoder: Encoder) -> ModelIdentity:
+    spec = encoder.spec
+    return ModelIdentity(model_id=spec.model_id, fingerprint=spec.fingerprint, dimension=spec.dimension)
+
+
+class UnknownImageError(KeyError):
+    pass
+
+
+class Searcher:
+    """Answers text, image and more-like-this queries against one store."""
+
+    def __init__(self, store: Store, encoder: Encoder):
+        if store.model is None:
+            raise ModelMismatchError(f"The index at {store.data_dir} is empty: run `rsclip index` first.")
+        store.bind_model(model_identity(encoder))  # refuses a different model with a clear message
+        self.store = store
+        self.encoder = encoder
+
+    def search_text(self, query: str, k: int = 10, offset: int = 0) -> list[Hit]:
+        return self.store.search(self.encoder.encode_texts([query]), k, offset)[0]
+
+    def search_image(self, image: Image.Image, k: int = 10, offset: int = 0) -> list[Hit]:
+        return self.store.search(self.encoder.encode_images([image]), k, offset)[0]
+
+    def search_similar(self, image_id: int, k: int = 10, offset: int = 0) -> list[Hit]:
+        """Images most like an indexed one, the image itself left out."""
+        vector = self.store.vector(image_id)
+        if vector is None:
+            raise UnknownImageError(image_id)
+        hits = self.store.search(vector, k + offset + 1)[0]
+        return [hit for hit in hits if hit.image.id != image_id][offset : offset + k]

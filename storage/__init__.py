@@ -1,0 +1,22 @@
+"""The only package that knows SQL and FAISS.
+
+:class:`Store` keeps the catalog (SQLite through SQLAlchemy) and the vector index
+(FAISS) of a data directory in step; everything else talks to it in plain records.
+"""
+
+from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError
+from storage.records import Hit, ImageRecord, ModelIdentity, NewImage, StoreStats
+from storage.store import Store
+
+__all__ = [
+    "Hit",
+    "ImageRecord",
+    "ModelIdentity",
+    "ModelMismatchError",
+    "NewImage",
+    "Store",
+    "StoreError",
+    "StoreLockedError",
+    "StoreNotFoundError",
+    "StoreStats",
+]

@@ -1,0 +1,319 @@
+"""The one class that keeps the SQLite catalog and the FAISS index in step.
+
+Invariants (checked and restored by :meth:`Store.reconcile` whenever a store opens):
+- every image has exactly one vector in the active generation, under the same id;
+- FAISS holds exactly the ids the catalog holds for that generation;
+- the generation records the model (name, weight fingerprint, dimension).
+
+Order of writes: a batch of rows and their vectors is committed to SQLite in one
+transaction first, then added to FAISS in memory; FAISS is saved atomically at
+checkpoints. A crash between the two loses nothing, because the catalog keeps the
+vectors and the next open re-adds whatever the saved FAISS file lacks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock, Timeout
+from sqlalchemy import create_engine, event, func, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from storage.errors import ModelMismatchError, StoreLockedError, StoreNotFoundError
+from storage.models import EmbeddingRow, GenerationRow, ImageRow
+from storage.records import Hit, ImageRecord, ModelIdentity, NewImage, StoreStats
+from storage.schema import ensure_schema
+from storage.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+CATALOG_FILE = "catalog.sqlite"
+LOCK_FILE = ".write.lock"
+
+
+def default_database_url(data_dir: Path) -> str:
+    return f"sqlite:///{(Path(data_dir) / CATALOG_FILE).resolve()}"
+
+
+def _make_engine(url: str) -> Engine:
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the indexer
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+    return engine
+
+
+def _record(row: ImageRow) -> ImageRecord:
+    return ImageRecord(
+        id=row.id,
+        source=row.source,
+        member=row.member,
+        sha256=row.sha256,
+        byte_size=row.byte_size,
+        width=row.width,
+        height=row.height,
+        format=row.format,
+        mtime=row.mtime,
+        added_at=row.added_at,
+    )
+
+
+def _identity(generation: GenerationRow) -> ModelIdentity:
+    return ModelIdentity(generation.model_id, generation.model_fingerprint, generation.dimension)
+
+
+class Store:
+    """Catalog + vector index of one data directory.
+
+    Open with ``writable=True`` to index: that takes the directory's write lock, so a
+    second writer gets :class:`StoreLockedError` instead of corrupting anything.
+    Readers take no lock and may run beside a writer.
+    """
+
+    def __init__(self, data_dir: str | Path, *, database_url: str | None = None, writable: bool = False):
+        self.data_dir = Path(data_dir)
+        if not writable and not self.data_dir.is_dir():
+            raise StoreNotFoundError(
+                f"No index at {self.data_dir}: run `rsclip index PATH --data-dir {self.data_dir}` first."
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.writable = writable
+        self._lock = FileLock(str(self.data_dir / LOCK_FILE)) if writable else None
+        if self._lock is not None:
+            try:
+                self._lock.acquire(timeout=0)
+            except Timeout:
+                raise StoreLockedError(
+                    f"Another rsclip process is writing to {self.data_dir}; wait for it to finish "
+                    f"(only one indexer may write to a data directory at a time)."
+                ) from None
+        self.database_url = database_url or default_database_url(self.data_dir)
+        self._engine = _make_engine(self.database_url)
+        ensure_schema(self._engine)
+        self._generation: GenerationRow | None = self._load_active_generation()
+        self._vectors: VectorIndex | None = None
+        if self._generation is not None:
+            self._vectors = self._open_vectors(self._generation)
+            self.reconcile()
+
+    # -- lifecycle ------------------------------------------------------------
+    def close(self) -> None:
+        self._engine.dispose()
+        if self._lock is not None and self._lock.is_locked:
+            self._lock.release()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- model ----------------------------------------------------------------
+    @property
+    def model(self) -> ModelIdentity | None:
+        return None if self._generation is None else _identity(self._generation)
+
+    def bind_model(self, identity: ModelIdentity) -> None:
+        """Record the model of a new index, or refuse a different one for an existing index."""
+        if self._generation is None:
+            if not self.writable:
+                raise StoreNotFoundError(f"The index at {self.data_dir} is empty: run `rsclip index` first.")
+            vectors = VectorIndex.create(identity.dimension)
+            with Session(self._engine, expire_on_commit=False) as session, session.begin():
+                generation = GenerationRow(
+                    model_id=identity.model_id,
+                    model_fingerprint=identity.fingerprint,
+                    dimension=identity.dimension,
+                    index_type=vectors.index_type,
+                    active=True,
+                )
+                session.add(generation)
+            self._generation, self._vectors = generation, vectors
+            return
+        current = _identity(self._generation)
+        if current.fingerprint != identity.fingerprint or current.dimension != identity.dimension:
+            raise ModelMismatchError(
+                f"The index at {self.data_dir} was built with model '{current.model_id}' "
+                f"({current.dimension}-d); '{identity.model_id}' ({identity.dimension}-d) is a different "
+                f"model. Use --model {current.model_id}, or a new --data-dir for the other model."
+            )
+
+    # -- writing --------------------------------------------------------------
+    def existing_sha256(self, hashes: Iterable[str]) -> dict[str, int]:
+        """Map each already stored content hash to its image id."""
+        hashes = list(set(hashes))
+        found: dict[str, int] = {}
+        with Session(self._engine) as session:
+            for start in range(0, len(hashes), 500):
+                chunk = hashes[start : start + 500]
+                rows = session.execute(select(ImageRow.sha256, ImageRow.id).where(ImageRow.sha256.in_(chunk)))
+                found.update({sha: image_id for sha, image_id in rows})
+        return found
+
+    def add(self, images: Sequence[NewImage], vectors: np.ndarray) -> list[int]:
+        """Store a batch in one transaction, then make it searchable. Returns the new ids."""
+        self._require_writable()
+        if len(images) != len(vectors):
+            raise ValueError(f"{len(images)} images but {len(vectors)} vectors")
+        if not images:
+            return []
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.shape[1] != self._generation.dimension:
+            raise ValueError(f"vectors have {vectors.shape[1]} dimensions, the index {self._generation.dimension}")
+        with Session(self._engine) as session, session.begin():
+            rows = [ImageRow(**image.__dict__) for image in images]
+            session.add_all(rows)
+            session.flush()
+            ids = [row.id for row in rows]
+            session.add_all(
+                EmbeddingRow(image_id=image_id, generation_id=self._generation.id, vector=vector.tobytes())
+                for image_id, vector in zip(ids, vectors)
+            )
+        self._vectors.add(np.asarray(ids, dtype=np.int64), vectors)
+        return ids
+
+    def save(self) -> None:
+        """Checkpoint: write FAISS atomically and record what it holds."""
+        self._require_writable()
+        if self._generation is None:
+            return
+        self._vectors.save(self._vectors_path(self._generation))
+        with Session(self._engine) as session, session.begin():
+            session.execute(
+                update(GenerationRow)
+                .where(GenerationRow.id == self._generation.id)
+                .values(vector_count=self._vectors.count, index_version=GenerationRow.index_version + 1)
+            )
+        self._generation = self._load_active_generation()
+
+    # -- reading --------------------------------------------------------------
+    def count(self) -> int:
+        with Session(self._engine) as session:
+            return session.execute(select(func.count()).select_from(ImageRow)).scalar_one()
+
+    def get(self, image_id: int) -> ImageRecord | None:
+        with Session(self._engine) as session:
+            row = session.get(ImageRow, int(image_id))
+            return None if row is None else _record(row)
+
+    def get_many(self, image_ids: Sequence[int]) -> dict[int, ImageRecord]:
+        with Session(self._engine) as session:
+            rows = session.execute(select(ImageRow).where(ImageRow.id.in_([int(i) for i in image_ids])))
+            return {row.id: _record(row) for row in rows.scalars()}
+
+    def vector(self, image_id: int) -> np.ndarray | None:
+        if self._vectors is None:
+            return None
+        try:
+            return self._vectors.reconstruct(image_id)
+        except RuntimeError:
+            return None
+
+    def search(self, queries: np.ndarray, k: int = 10, offset: int = 0) -> list[list[Hit]]:
+        """Nearest images for each query vector, best first, metadata attached."""
+        queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
+        if self._vectors is None or self._vectors.count == 0:
+            return [[] for _ in queries]
+        if queries.shape[1] != self._vectors.dimension:
+            raise ValueError(f"query has {queries.shape[1]} dimensions, the index {self._vectors.dimension}")
+        scores, ids = self._vectors.search(queries, k + offset)
+        records = self.get_many(sorted({int(i) for i in ids.ravel() if i >= 0}))
+        return [
+            [
+                Hit(score=float(score), image=records[int(image_id)])
+                for score, image_id in list(zip(row_scores, row_ids))[offset:]
+                if image_id >= 0 and int(image_id) in records
+            ]
+            for row_scores, row_ids in zip(scores, ids)
+        ]
+
+    def stats(self) -> StoreStats:
+        with Session(self._engine) as session:
+            sources = dict(
+                session.execute(select(ImageRow.source, func.count()).group_by(ImageRow.source)).all()
+            )
+        files = {p.name: p.stat().st_size for p in sorted(self.data_dir.iterdir()) if p.is_file()}
+        return StoreStats(
+            items=sum(sources.values()),
+            vectors=0 if self._vectors is None else self._vectors.count,
+            sources=sources,
+            model=self.model,
+            index_type=None if self._vectors is None else self._vectors.index_type,
+            index_version=0 if self._generation is None else self._generation.index_version,
+            disk_bytes=sum(files.values()),
+            database_url=self.database_url,
+            files=files,
+        )
+
+    # -- consistency ----------------------------------------------------------
+    def reconcile(self) -> tuple[int, int]:
+        """Make FAISS hold exactly the catalog's vectors. Returns (added, removed).
+
+        Runs on every open; after a clean shutdown it finds nothing to do.
+        """
+        if self._generation is None:
+            return 0, 0
+        with Session(self._engine) as session:
+            catalog_ids = np.fromiter(
+                session.execute(
+                    select(EmbeddingRow.image_id).where(EmbeddingRow.generation_id == self._generation.id)
+                ).scalars(),
+                dtype=np.int64,
+            )
+        index_ids = self._vectors.ids()
+        orphans = np.setdiff1d(index_ids, catalog_ids, assume_unique=True)
+        missing = np.setdiff1d(catalog_ids, index_ids, assume_unique=True)
+        removed = self._vectors.remove(orphans)
+        for start in range(0, len(missing), 4096):
+            chunk = missing[start : start + 4096]
+            ids, vectors = self._load_vectors(chunk)
+            self._vectors.add(ids, vectors)
+        if len(missing) or removed:
+            log.warning("reconciled %s: %d vectors re-added, %d orphans removed", self.data_dir, len(missing), removed)
+            if self.writable:
+                self.save()
+        return len(missing), removed
+
+    # -- internals ------------------------------------------------------------
+    def _require_writable(self) -> None:
+        if not self.writable:
+            raise PermissionError("this Store was opened read-only")
+        if self._generation is None:
+            raise RuntimeError("bind_model() must be called before writing")
+
+    def _load_active_generation(self) -> GenerationRow | None:
+        with Session(self._engine, expire_on_commit=False) as session:
+            return session.execute(select(GenerationRow).where(GenerationRow.active)).scalars().first()
+
+    def _vectors_path(self, generation: GenerationRow) -> Path:
+        return self.data_dir / f"vectors-g{generation.id}.faiss"
+
+    def _open_vectors(self, generation: GenerationRow) -> VectorIndex:
+        path = self._vectors_path(generation)
+        if path.is_file():
+            return VectorIndex.load(path)
+        return VectorIndex.create(generation.dimension)
+
+    def _load_vectors(self, image_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with Session(self._engine) as session:
+            rows = session.execute(
+                select(EmbeddingRow.image_id, EmbeddingRow.vector).where(
+                    EmbeddingRow.generation_id == self._generation.id,
+                    EmbeddingRow.image_id.in_([int(i) for i in image_ids]),
+                )
+            ).all()
+        ids = np.array([row[0] for row in rows], dtype=np.int64)
+        vectors = np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows])
+        return ids, vectors
