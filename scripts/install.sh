@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Create .venv and install rsclip-search into it.
+#   scripts/install.sh          the application
+#   scripts/install.sh --dev    also what the tests need (pytest, Playwright driver, Debian chromium)
+# The CPU build of torch goes in first, so nothing later can pull a multi-GB CUDA build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${RSCLIP_VENV:-.venv}
+TORCH_VERSION=${RSCLIP_TORCH_VERSION:-2.13.0}
+PYTHON=${PYTHON:-python3}
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+
+# Ask for the "+cpu" build by name: pip takes it from a local wheel folder (find-links) when one
+# is configured, and otherwise from PyTorch's CPU index. PyPI alone would serve the CUDA build.
+if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+  "$VENV/bin/python" -m pip install --quiet "torch==$TORCH_VERSION+cpu" 2>/dev/null \
+    || "$VENV/bin/python" -m pip install --quiet "torch==$TORCH_VERSION" --index-url https://download.pytorch.org/whl/cpu
+fi
+
+if [ "${1:-}" = "--dev" ]; then
+  "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+else
+  "$VENV/bin/python" -m pip install --quiet -e .
+fi
+"$VENV/bin/python" -c "import torch; print('installed with torch', torch.__version__)"

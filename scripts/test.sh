@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up (scripts/install.sh --dev) and run the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh --dev
+export HF_HUB_OFFLINE=1  # the tests never reach a model hub; they build their own checkpoint
+.venv/bin/python -m pytest "$@"
