@@ -1,0 +1,8 @@
+"""One module per ``rsclip`` command: ``add_parser(subparsers)`` and ``run(args, settings)``.
+
+To add a command, write a module here and list it in ``COMMAND_MODULES``.
+"""
+
+from rsclip.commands import demo_cmd, index_cmd, search_cmd, stats_cmd
+
+COMMAND_MODULES = [index_cmd, search_cmd, stats_cmd, demo_cmd]

@@ -1,0 +1,45 @@
+"""What the commands share: common flags, opening the store, loading the model."""
+
+from __future__ import annotations
+
+import argparse
+
+from rsclip.settings import ENV_DATA_DIR, ENV_DATABASE_URL, ENV_MODEL, Settings
+from storage import Store, StoreNotFoundError
+
+MODEL_FOR_INDEX = "Hugging Face id or local checkpoint folder; default: the index's model, else lcybuaa/Git-RSCLIP"
+MODEL_FOR_QUERY = "model to encode queries; must be the one the index was built with (default: that one)"
+
+
+def add_common(parser: argparse.ArgumentParser, *, model_help: str = MODEL_FOR_QUERY) -> None:
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help=f"folder that holds the index (catalog, vectors); default ${ENV_DATA_DIR} or ./rsdata",
+    )
+    parser.add_argument("--model", metavar="ID_OR_FOLDER", help=model_help + f" (env ${ENV_MODEL})")
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help=f"SQLAlchemy URL of the catalog; default SQLite in the data directory (env ${ENV_DATABASE_URL})",
+    )
+
+
+def settings_from(args) -> Settings:
+    return Settings.from_env(args.data_dir, args.model, args.database_url)
+
+
+def open_existing(settings: Settings) -> Store:
+    if not (settings.data_dir.is_dir() or settings.database_url):
+        raise StoreNotFoundError(
+            f"No index at {settings.data_dir}: run `rsclip index PATH --data-dir {settings.data_dir}` first."
+        )
+    return Store(settings.data_dir, database_url=settings.database_url)
+
+
+def load_model(model: str):
+    from encoder import load_encoder
+
+    return load_encoder(model)
+
+

@@ -1,0 +1,25 @@
+"""rsclip demo: index generated sample scenes and search them, offline if need be."""
+
+from __future__ import annotations
+
+from rsclip.commands.common import add_common
+from rsclip.settings import Settings
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "demo",
+        help="index generated sample images and search them (works offline)",
+        description="Generate sample scenes, index them and run example searches. Uses the real model "
+        "when it can be loaded; otherwise builds a tiny random SigLIP checkpoint, whose results "
+        "are meaningless.",
+    )
+    add_common(parser, model_help="model to try first (default lcybuaa/Git-RSCLIP)")
+    parser.add_argument("--images", metavar="DIR", help="index this folder instead of generated samples")
+    parser.set_defaults(handler=run)
+
+
+def run(args, settings: Settings) -> int:
+    from rsclip.demo import run_demo
+
+    return run_demo(settings, images=args.images, explicit_data_dir=bool(args.data_dir) or None)

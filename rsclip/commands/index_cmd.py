@@ -1,0 +1,63 @@
+"""rsclip index: add images from folders and archives to the index."""
+
+from __future__ import annotations
+
+import json
+
+from rsclip.commands.common import MODEL_FOR_INDEX, add_common, load_model
+from rsclip.settings import Settings
+from storage import Store
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser(
+        "index",
+        help="add images from folders and archives to the index",
+        description="Decode every image in PATHs (folders recursively, .zip, .tar, .tar.gz/.tgz, single "
+        "files), embed it and add it to the index. Identical content is stored once; files already "
+        "indexed are skipped; a file that cannot be decoded is reported and skipped.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="folder, archive or image file")
+    add_common(parser, model_help=MODEL_FOR_INDEX)
+    parser.add_argument("--batch-size", type=int, default=16, metavar="N", help="images per model call (16)")
+    parser.add_argument("--workers", type=int, default=2, metavar="N", help="decode threads (2)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args, settings: Settings) -> int:
+    from indexer import IndexRun
+    from rsclip.searcher import model_identity
+
+    with Store(settings.data_dir, database_url=settings.database_url, writable=True) as store:
+        recorded = store.model.model_id if store.model else None
+        encoder = load_model(settings.model or recorded or settings.model_for_new_index())
+        store.bind_model(model_identity(encoder))
+        run = IndexRun(store, encoder, batch_size=args.batch_size, workers=args.workers, progress=not args.quiet)
+        report = run.run(args.paths)
+        total = store.count()
+    summary = {
+        "seen": report.seen,
+        "added": report.added,
+        "already_indexed": report.already_indexed,
+        "duplicates": report.duplicates,
+        "failed": report.failed,
+        "failures": [{"source": f.source, "member": f.member, "reason": f.reason} for f in report.failures],
+        "seconds": round(report.seconds, 3),
+        "images_per_second": round(report.images_per_second, 2),
+        "index_items": total,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(
+        f"Indexed {report.added} new image(s) in {report.seconds:.1f} s ({report.images_per_second:.1f} img/s); "
+        f"{report.already_indexed} already indexed, {report.duplicates} duplicate(s), {report.failed} failed. "
+        f"The index now holds {total} image(s)."
+    )
+    for failure in report.failures:
+        print(f"  failed: {failure.name}: {failure.reason}")
+    return 0
+
+
