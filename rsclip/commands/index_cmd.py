@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from rsclip.commands.common import MODEL_FOR_INDEX, add_common, load_model
+from rsclip.commands.common import MODEL_FOR_INDEX, add_common, add_runtime, load_model
 from rsclip.settings import Settings
 from storage import Store
 
@@ -19,7 +19,7 @@ def add_parser(commands) -> None:
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="folder, archive or image file")
     add_common(parser, model_help=MODEL_FOR_INDEX)
-    parser.add_argument("--batch-size", type=int, default=16, metavar="N", help="images per model call (16)")
+    add_runtime(parser)
     parser.add_argument("--workers", type=int, default=2, metavar="N", help="decode threads (2)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -32,9 +32,10 @@ def run(args, settings: Settings) -> int:
 
     with Store(settings.data_dir, database_url=settings.database_url, writable=True) as store:
         recorded = store.model.model_id if store.model else None
-        encoder = load_model(settings.model or recorded or settings.model_for_new_index())
+        runtime = settings.runtime()
+        encoder = load_model(settings.model or recorded or settings.model_for_new_index(), runtime)
         store.bind_model(model_identity(encoder))
-        run = IndexRun(store, encoder, batch_size=args.batch_size, workers=args.workers, progress=not args.quiet)
+        run = IndexRun(store, encoder, batch_size=runtime.batch_size, workers=args.workers, progress=not args.quiet)
         report = run.run(args.paths)
         total = store.count()
     summary = {

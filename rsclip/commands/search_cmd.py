@@ -72,7 +72,7 @@ def run(args, settings: Settings) -> int:
     with open_existing(settings) as store:
         if store.model is None:
             raise StoreNotFoundError(f"The index at {settings.data_dir} is empty: run `rsclip index` first.")
-        searcher = Searcher(store, load_model(settings.model or store.model.model_id))
+        searcher = Searcher(store, load_model(settings.model or store.model.model_id, settings.runtime()))
         if query_image is not None:
             hits = searcher.search_image(query_image, args.k, args.offset)
         elif args.similar is not None:
