@@ -5,12 +5,15 @@
 """
 
 from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError
-from storage.records import Hit, ImageRecord, ModelIdentity, NewImage, StoreStats
+from storage.index_policy import IndexPolicy
+from storage.records import Hit, ImageRecord, IndexBuild, ModelIdentity, NewImage, StoreStats
 from storage.store import Store
 
 __all__ = [
     "Hit",
     "ImageRecord",
+    "IndexBuild",
+    "IndexPolicy",
     "ModelIdentity",
     "ModelMismatchError",
     "NewImage",

@@ -51,6 +51,12 @@ class GenerationRow(Base):
     index_version: Mapped[int] = mapped_column(Integer, default=0)  # bumped on every FAISS save
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The last rebuild of the vector index (schema 2); NULL until the first one.
+    index_built_vectors: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    index_build_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    index_nprobe: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    index_recall_at_10: Mapped[float | None] = mapped_column(Float, nullable=True)
+    index_text_recall_at_10: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class EmbeddingRow(Base):

@@ -9,12 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import Connection, Engine, inspect, select, text
 
 from storage.models import Base, SchemaVersionRow
 
+
+def _record_index_builds(connection: Connection) -> None:
+    """2: how each generation's vector index was last built (type, nprobe, measured recall)."""
+    for column, kind in (
+        ("index_built_vectors", "INTEGER"),
+        ("index_build_seconds", "FLOAT"),
+        ("index_nprobe", "INTEGER"),
+        ("index_recall_at_10", "FLOAT"),
+        ("index_text_recall_at_10", "FLOAT"),
+    ):
+        connection.execute(text(f"ALTER TABLE generations ADD COLUMN {column} {kind}"))
+
+
 # MIGRATIONS[n] upgrades a database from version n + 1 to n + 2.
-MIGRATIONS: list[Callable[[Connection], None]] = []
+MIGRATIONS: list[Callable[[Connection], None]] = [_record_index_builds]
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 
 

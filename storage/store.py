@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from storage.errors import ModelMismatchError, StoreLockedError, StoreNotFoundError
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
-from storage.records import Hit, ImageRecord, ModelIdentity, NewImage, StoreStats
+from storage.index_policy import IndexPolicy
+from storage.records import Hit, ImageRecord, IndexBuild, ModelIdentity, NewImage, StoreStats
 from storage.schema import ensure_schema
 from storage.vectors import VectorIndex
 
@@ -74,15 +75,38 @@ def _identity(generation: GenerationRow) -> ModelIdentity:
     return ModelIdentity(generation.model_id, generation.model_fingerprint, generation.dimension)
 
 
+def _index_build(generation: GenerationRow) -> IndexBuild | None:
+    if generation.index_built_vectors is None:
+        return None
+    return IndexBuild(
+        index_type=generation.index_type,
+        vectors=generation.index_built_vectors,
+        seconds=generation.index_build_seconds or 0.0,
+        nprobe=generation.index_nprobe,
+        recall_at_10=generation.index_recall_at_10,
+        text_recall_at_10=generation.index_text_recall_at_10,
+    )
+
+
 class Store:
     """Catalog + vector index of one data directory.
 
     Open with ``writable=True`` to index: that takes the directory's write lock, so a
     second writer gets :class:`StoreLockedError` instead of corrupting anything.
     Readers take no lock and may run beside a writer.
+
+    The vector index type follows the collection's size (``index_policy``): a writer
+    checks it at every save and rebuilds, measuring an approximate index's recall.
     """
 
-    def __init__(self, data_dir: str | Path, *, database_url: str | None = None, writable: bool = False):
+    def __init__(
+        self,
+        data_dir: str | Path,
+        *,
+        database_url: str | None = None,
+        writable: bool = False,
+        index_policy: IndexPolicy | None = None,
+    ):
         self.data_dir = Path(data_dir)
         if not writable and not self.data_dir.is_dir():
             raise StoreNotFoundError(
@@ -90,6 +114,7 @@ class Store:
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.writable = writable
+        self.index_policy = index_policy or IndexPolicy()
         self._lock = FileLock(str(self.data_dir / LOCK_FILE)) if writable else None
         if self._lock is not None:
             try:
@@ -189,13 +214,13 @@ class Store:
         self._require_writable()
         if self._generation is None:
             return
+        build = self._vectors.rebuild_if_needed(self.index_policy)
         self._vectors.save(self._vectors_path(self._generation))
+        values = dict(vector_count=self._vectors.count, index_version=GenerationRow.index_version + 1)
+        if build is not None:
+            values.update(_build_columns(build))
         with Session(self._engine) as session, session.begin():
-            session.execute(
-                update(GenerationRow)
-                .where(GenerationRow.id == self._generation.id)
-                .values(vector_count=self._vectors.count, index_version=GenerationRow.index_version + 1)
-            )
+            session.execute(update(GenerationRow).where(GenerationRow.id == self._generation.id).values(**values))
         self._generation = self._load_active_generation()
 
     # -- reading --------------------------------------------------------------
@@ -255,6 +280,7 @@ class Store:
             disk_bytes=sum(files.values()),
             database_url=self.database_url,
             files=files,
+            index_build=None if self._generation is None else _index_build(self._generation),
         )
 
     # -- consistency ----------------------------------------------------------
@@ -317,3 +343,14 @@ class Store:
         ids = np.array([row[0] for row in rows], dtype=np.int64)
         vectors = np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows])
         return ids, vectors
+
+
+def _build_columns(build: IndexBuild) -> dict:
+    return dict(
+        index_type=build.index_type,
+        index_built_vectors=build.vectors,
+        index_build_seconds=build.seconds,
+        index_nprobe=build.nprobe,
+        index_recall_at_10=build.recall_at_10,
+        index_text_recall_at_10=build.text_recall_at_10,
+    )

@@ -1,25 +1,40 @@
 """The FAISS side of the store: vectors keyed by catalog id, searched by inner product.
 
-Vectors are unit length, so inner product is cosine similarity.
+Vectors are unit length, so inner product is cosine similarity. Two index types, both
+keyed by the catalog's ids so removal and re-adding work the same way:
+
+- exact: ``IndexIDMap2(IndexFlatIP)``, while a query may read every vector;
+- approximate: ``IVF{cells},Flat`` with its own ids and a hash-table direct map (for
+  ``reconstruct`` and ``remove_ids``), once the collection is too big for exact search.
+
+Which one, and when to rebuild, is :mod:`storage.index_policy`'s decision.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import faiss
 import numpy as np
 
 from storage.atomic import atomic_write_bytes
+from storage.index_policy import EXACT_INDEX, IndexPolicy, choose_nprobe, exact_neighbours, probe_queries
+from storage.records import IndexBuild
 
-EXACT_INDEX = "IDMap2,Flat"
+log = logging.getLogger(__name__)
+
+CHUNK = 16384  # vectors per block when streaming the whole index (about 64 MiB at 1024-d)
 
 
 class VectorIndex:
-    """A FAISS ``IndexIDMap2`` whose ids are the ids of the ``images`` table."""
+    """A FAISS index whose ids are the ids of the ``images`` table."""
 
     def __init__(self, index: faiss.Index):
         self._index = index
+        self._ivf = faiss.try_extract_index_ivf(index)
 
     @classmethod
     def create(cls, dimension: int) -> "VectorIndex":
@@ -42,10 +57,43 @@ class VectorIndex:
 
     @property
     def index_type(self) -> str:
-        return EXACT_INDEX
+        return EXACT_INDEX if self._ivf is None else f"IVF{self._ivf.nlist},Flat"
+
+    @property
+    def nprobe(self) -> int | None:
+        """Cells a query reads (chosen at build), or None for exact search."""
+        return None if self._ivf is None else int(self._ivf.nprobe)
 
     def ids(self) -> np.ndarray:
-        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        if self._ivf is None:
+            return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        parts = [ids for ids, _ in self._iter_cells(with_vectors=False)]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def iter_chunks(self, chunk: int = CHUNK) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Every (ids, vectors) in blocks, read from the index's own storage (views, no full copy)."""
+        if self._ivf is None:
+            flat = faiss.downcast_index(self._index.index)
+            ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+            if self.count:
+                vectors = faiss.rev_swig_ptr(flat.get_xb(), self.count * self.dimension).reshape(self.count, self.dimension)
+                for start in range(0, self.count, chunk):
+                    yield ids[start : start + chunk], vectors[start : start + chunk]
+            return
+        yield from self._iter_cells(with_vectors=True)
+
+    def _iter_cells(self, *, with_vectors: bool) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        lists = self._ivf.invlists
+        for cell in range(self._ivf.nlist):
+            size = lists.list_size(cell)
+            if not size:
+                continue
+            ids = faiss.rev_swig_ptr(lists.get_ids(cell), size).astype(np.int64)
+            vectors = None
+            if with_vectors:
+                codes = faiss.rev_swig_ptr(lists.get_codes(cell), size * lists.code_size)
+                vectors = codes.view(np.float32).reshape(size, self.dimension).copy()
+            yield ids, vectors
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         if len(ids) == 0:
@@ -63,8 +111,89 @@ class VectorIndex:
     def reconstruct(self, item_id: int) -> np.ndarray:
         return self._index.reconstruct(int(item_id))
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return (scores, ids), each (queries, k); missing slots have id -1."""
+    def search_parameters(self, selector: faiss.IDSelector | None = None) -> faiss.SearchParameters:
+        """Parameters for one search: the build's nprobe, and an optional id filter.
+
+        Both index types accept a selector (``IDSelectorBatch`` etc.) given in catalog ids.
+        """
+        if self._ivf is None:
+            return faiss.SearchParameters(sel=selector)
+        return faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
+
+    def search(
+        self, queries: np.ndarray, k: int, *, selector: faiss.IDSelector | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (scores, ids), each (queries, k); missing slots have id -1.
+
+        With a selector on an IVF index, the probed cells may hold fewer than ``k``
+        allowed ids; the search is then repeated over every cell, so a filter never
+        hides results that exact search would find.
+        """
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = max(1, min(k, max(self.count, 1)))
-        return self._index.search(queries, k)
+        params = self.search_parameters(selector)
+        scores, ids = self._index.search(queries, k, params=params)
+        if selector is not None and self._ivf is not None and (ids < 0).any() and self.nprobe < self._ivf.nlist:
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=self._ivf.nlist)
+            scores, ids = self._index.search(queries, k, params=params)
+        return scores, ids
+
+    # -- choosing and rebuilding the index type -------------------------------
+    def rebuild_if_needed(self, policy: IndexPolicy) -> IndexBuild | None:
+        """Switch index type when the collection's size calls for it (see IndexPolicy.plan)."""
+        plan = policy.plan(self.count, self.dimension, None if self._ivf is None else self._ivf.nlist)
+        return None if plan is None else self.rebuild(plan, policy)
+
+    def rebuild(self, index_type: str, policy: IndexPolicy) -> IndexBuild:
+        """Build ``index_type`` from the vectors held now, measure it, and swap it in.
+
+        Peak memory is the old index plus the new one: vectors are streamed over in blocks.
+        """
+        started = time.monotonic()
+        if index_type == EXACT_INDEX:
+            fresh = VectorIndex.create(self.dimension)
+            for ids, vectors in self.iter_chunks():
+                fresh.add(ids, vectors)
+            build = IndexBuild(EXACT_INDEX, fresh.count, time.monotonic() - started)
+        else:
+            fresh, build = self._build_ivf(index_type, policy, started)
+        self._index, self._ivf = fresh._index, fresh._ivf
+        log.info("vector index rebuilt as %s in %.1f s", build.index_type, build.seconds)
+        return build
+
+    def _build_ivf(self, index_type: str, policy: IndexPolicy, started: float) -> tuple["VectorIndex", IndexBuild]:
+        index = faiss.index_factory(self.dimension, index_type, faiss.METRIC_INNER_PRODUCT)
+        index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by id
+        cells = faiss.extract_index_ivf(index).nlist
+        index.train(self._sample(cells * policy.train_per_cell, policy.seed))
+        for ids, vectors in self.iter_chunks():
+            index.add_with_ids(np.ascontiguousarray(vectors), ids)
+        fresh = VectorIndex(index)
+        queries = probe_queries(self._sample(policy.probe_queries, policy.seed + 1), policy.seed)
+        truth = type(queries)(
+            image_like=exact_neighbours(queries.image_like, self.iter_chunks(), 10)[1],
+            text_like=exact_neighbours(queries.text_like, self.iter_chunks(), 10)[1],
+        )
+
+        def search(batch: np.ndarray, nprobe: int) -> np.ndarray:
+            return index.search(batch, 10, params=faiss.SearchParametersIVF(nprobe=nprobe))[1]
+
+        nprobe, image_recall, text_recall = choose_nprobe(search, queries, truth, cells, policy.target_recall)
+        index.nprobe = nprobe  # saved with the index, so readers search as calibrated
+        build = IndexBuild(
+            index_type=index_type,
+            vectors=fresh.count,
+            seconds=time.monotonic() - started,
+            nprobe=nprobe,
+            recall_at_10=image_recall,
+            text_recall_at_10=text_recall,
+        )
+        return fresh, build
+
+    def _sample(self, size: int, seed: int) -> np.ndarray:
+        """About ``size`` stored vectors, drawn uniformly, block by block."""
+        rng = np.random.default_rng(seed)
+        share = min(1.0, size / max(self.count, 1))
+        picked = [vectors[rng.random(len(vectors)) < share] for _, vectors in self.iter_chunks()]
+        sample = np.concatenate(picked) if picked else np.zeros((0, self.dimension), dtype=np.float32)
+        return np.ascontiguousarray(sample[:size], dtype=np.float32)
