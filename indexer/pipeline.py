@@ -1,8 +1,11 @@
 """An index run: sources -> decode -> encode -> store, with a report of what happened.
 
 Reading happens on the calling thread (tar streams must be read in order); decoding
-and preprocessing run on worker threads, a bounded window ahead of the model, so
-memory stays bounded however large the archive. Identical content is stored once.
+and preprocessing run on worker threads, a bounded window ahead of the model; the
+model and the store run on one more thread, a batch at a time, while the next batch
+is read and decoded. So the model never waits for decoding or for SQLite, and memory
+stays bounded however large the archive (a window of two batches being decoded, one
+being assembled, one being encoded). Identical content is stored once.
 """
 
 from __future__ import annotations
@@ -87,13 +90,18 @@ class IndexRun:
         self.report = IndexReport()
         self._hashes_this_run: set[str] = set()
         self._batch: list[tuple[NewImage, np.ndarray]] = []
+        self._encoding: Future | None = None  # the batch in the model now
+        self._encode_pool: ThreadPoolExecutor | None = None
         self._last_checkpoint = time.monotonic()
 
     def run(self, paths: Iterable[str | Path]) -> IndexReport:
         started = time.monotonic()
         bar = tqdm(desc="indexing", unit="img", disable=not self.progress, dynamic_ncols=True)
         window: deque[_Pending] = deque()
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decode") as pool:
+        with (
+            ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decode") as pool,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode") as self._encode_pool,
+        ):
             for entry in iter_sources(paths):
                 if isinstance(entry, SourceFailure):
                     self._fail(entry.source, entry.member, entry.reason)
@@ -105,7 +113,8 @@ class IndexRun:
                     self._collect(window.popleft(), bar)
             while window:
                 self._collect(window.popleft(), bar)
-        self._flush()
+            self._flush()
+            self._wait_for_encoding()
         self.store.save()
         bar.close()
         self.report.seconds = time.monotonic() - started
@@ -159,13 +168,23 @@ class IndexRun:
         bar.update(1)
 
     def _flush(self) -> None:
+        """Hand the batch to the encode thread once the previous one is through the model."""
         if not self._batch:
             return
-        records = [record for record, _ in self._batch]
-        vectors = self.encoder.encode_pixels(np.stack([pixels for _, pixels in self._batch]))
+        batch, self._batch = self._batch, []
+        self._wait_for_encoding()
+        self._encoding = self._encode_pool.submit(self._encode_and_store, batch)
+
+    def _wait_for_encoding(self) -> None:
+        if self._encoding is not None:
+            encoding, self._encoding = self._encoding, None
+            encoding.result()  # an error in the model or the store stops the run here
+
+    def _encode_and_store(self, batch: list[tuple[NewImage, np.ndarray]]) -> None:
+        records = [record for record, _ in batch]
+        vectors = self.encoder.encode_pixels(np.stack([pixels for _, pixels in batch]))
         self.store.add(records, vectors)
         self.report.added += len(records)
-        self._batch.clear()
         if time.monotonic() - self._last_checkpoint > CHECKPOINT_SECONDS:
             self.store.save()
             self._last_checkpoint = time.monotonic()
