@@ -4,8 +4,9 @@ Vectors are unit length, so inner product is cosine similarity. Two index types,
 keyed by the catalog's ids so removal and re-adding work the same way:
 
 - exact: ``IndexIDMap2(IndexFlatIP)``, while a query may read every vector;
-- approximate: ``IVF{cells},Flat`` with its own ids and a hash-table direct map (for
-  ``reconstruct`` and ``remove_ids``), once the collection is too big for exact search.
+- approximate: ``IVF{cells},SQfp16`` (fp16 vectors in k-means cells, not stored as
+  residuals) with its own ids and a hash-table direct map (for ``reconstruct`` and
+  ``remove_ids``), once the collection is too big for exact search.
 
 Which one, and when to rebuild, is :mod:`storage.index_policy`'s decision.
 """
@@ -34,7 +35,8 @@ class VectorIndex:
 
     def __init__(self, index: faiss.Index):
         self._index = index
-        self._ivf = faiss.try_extract_index_ivf(index)
+        ivf = faiss.try_extract_index_ivf(index)
+        self._ivf = None if ivf is None else faiss.downcast_index(ivf)
 
     @classmethod
     def create(cls, dimension: int) -> "VectorIndex":
@@ -57,7 +59,10 @@ class VectorIndex:
 
     @property
     def index_type(self) -> str:
-        return EXACT_INDEX if self._ivf is None else f"IVF{self._ivf.nlist},Flat"
+        if self._ivf is None:
+            return EXACT_INDEX
+        codec = "SQfp16" if isinstance(self._ivf, faiss.IndexIVFScalarQuantizer) else "Flat"
+        return f"IVF{self._ivf.nlist},{codec}"
 
     @property
     def nprobe(self) -> int | None:
@@ -91,8 +96,11 @@ class VectorIndex:
             ids = faiss.rev_swig_ptr(lists.get_ids(cell), size).astype(np.int64)
             vectors = None
             if with_vectors:
-                codes = faiss.rev_swig_ptr(lists.get_codes(cell), size * lists.code_size)
-                vectors = codes.view(np.float32).reshape(size, self.dimension).copy()
+                codes = faiss.rev_swig_ptr(lists.get_codes(cell), size * lists.code_size).reshape(size, -1)
+                if isinstance(self._ivf, faiss.IndexIVFScalarQuantizer):
+                    vectors = self._ivf.sq.decode(codes)
+                else:
+                    vectors = codes.view(np.float32).copy()
             yield ids, vectors
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -163,8 +171,9 @@ class VectorIndex:
 
     def _build_ivf(self, index_type: str, policy: IndexPolicy, started: float) -> tuple["VectorIndex", IndexBuild]:
         index = faiss.index_factory(self.dimension, index_type, faiss.METRIC_INNER_PRODUCT)
+        index.by_residual = False  # fp16 is precise enough as is; residuals only slow queries down
         index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by id
-        cells = faiss.extract_index_ivf(index).nlist
+        cells = index.nlist
         index.train(self._sample(cells * policy.train_per_cell, policy.seed))
         for ids, vectors in self.iter_chunks():
             index.add_with_ids(np.ascontiguousarray(vectors), ids)

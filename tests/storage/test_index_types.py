@@ -13,7 +13,7 @@ from storage.vectors import VectorIndex
 
 DIM = 32
 # Exact up to 1,000 vectors of 32-d; the IVF built above that has 8-32 cells.
-SMALL_POLICY = IndexPolicy(exact_max_bytes=1000 * DIM * 4, cell_size=64, probe_queries=100)
+SMALL_POLICY = IndexPolicy(exact_max_bytes=1000 * DIM * 4, cell_size=64, max_cell_size=256, probe_queries=100)
 
 
 def clustered_vectors(count: int, seed: int = 0, clusters: int = 40) -> np.ndarray:
@@ -89,7 +89,7 @@ def test_ivf_index_removes_and_updates_by_id(tmp_path):
     replacement = clustered_vectors(1, seed=99)
     index.remove(np.array([ids[20]]))
     index.add(np.array([ids[20]]), replacement)
-    np.testing.assert_allclose(index.reconstruct(ids[20]), replacement[0], atol=1e-6)
+    np.testing.assert_allclose(index.reconstruct(ids[20]), replacement[0], atol=1e-3)  # stored as fp16
     assert index.search(replacement, 1)[1][0, 0] == ids[20]
     store.close()
 
