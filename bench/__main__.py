@@ -52,9 +52,10 @@ def main(argv=None) -> int:
     print(f"rsclip bench: runtime {runtime.describe()}; {load_average()}", flush=True)
     results: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="rsclip-bench-images-") as folder:
-        paths, origin = prepare_images(Path(folder), args.images, args.real_images)
-        print(f"{len(paths)} benchmark images from {origin}", flush=True)
-        checkpoint = large_checkpoint(args.checkpoint) if {"indexing", "queries"} & set(sections) else None
+        if {"indexing", "queries"} & set(sections):
+            paths, origin = prepare_images(Path(folder), args.images, args.real_images)
+            print(f"{len(paths)} benchmark images from {origin}", flush=True)
+            checkpoint = large_checkpoint(args.checkpoint)
         if "indexing" in sections:
             from bench.indexing import run_indexing
 
