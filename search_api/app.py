@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from encoder import Encoder
 from rsclip import __version__
-from search_api.errors import install_error_handlers
+from search_api.errors import install_error_handlers, refuse_oversized_bodies
 from search_api.services import open_services
 from search_api.settings import ApiSettings
 
@@ -20,6 +20,7 @@ def create_app(settings: ApiSettings, *, encoder: Encoder | None = None) -> Fast
     share it instead of loading it a second time.
     """
     from search_api.routers import ROUTERS
+    from search_api.routers.pages import mount_static
 
     services = open_services(settings, encoder)
 
@@ -36,6 +37,8 @@ def create_app(settings: ApiSettings, *, encoder: Encoder | None = None) -> Fast
     )
     app.state.services = services
     install_error_handlers(app)
+    refuse_oversized_bodies(app, settings.max_upload_bytes)
     for router in ROUTERS:
         app.include_router(router)
+    mount_static(app)
     return app

@@ -19,6 +19,9 @@ from rsclip.searcher import UnknownImageError
 
 log = logging.getLogger(__name__)
 
+# Room for multipart boundaries and form fields around the file itself.
+MULTIPART_OVERHEAD = 64 * 1024
+
 
 class UploadTooLargeError(ValueError):
     pass
@@ -35,7 +38,10 @@ def _json(status: int, detail) -> JSONResponse:
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors():
-        where = ".".join(str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path"))
+        loc = list(error.get("loc", ()))
+        if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+            loc = loc[1:]  # where in the request, not which field: the field is what helps
+        where = ".".join(str(part) for part in loc)
         parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
     return "; ".join(parts) or "invalid request"
 
@@ -67,6 +73,22 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(Exception, unexpected)
+
+
+def refuse_oversized_bodies(app: FastAPI, max_upload_bytes: int) -> None:
+    """Answer 413 from the declared length, before a huge body is received and spooled.
+
+    Uploads are also measured while read (a body may not declare its length); this
+    only spares the server from taking in gigabytes it would refuse anyway.
+    """
+    limit = max_upload_bytes + MULTIPART_OVERHEAD
+
+    @app.middleware("http")
+    async def check_length(request: Request, call_next):
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            return _json(413, f"the request is larger than the upload limit of {max_upload_bytes:,} bytes")
+        return await call_next(request)
 
 
 def _plain(errors) -> list[dict]:

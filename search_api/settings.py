@@ -19,7 +19,6 @@ class ApiSettings:
     model: str | None = None  # None: the model the index was built with
     database_url: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
-    max_k: int = 1000
 
     @classmethod
     def from_settings(cls, settings: Settings, **limits) -> "ApiSettings":

@@ -14,7 +14,7 @@ vectors and the next open re-adds whatever the saved FAISS file lacks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -238,6 +238,26 @@ class Store:
             ]
             for row_scores, row_ids in zip(scores, ids)
         ]
+
+    def iter_vectors(self, batch_size: int = 4096) -> Iterator[tuple[list[ImageRecord], np.ndarray]]:
+        """Every image of the active generation with its vector, by id, in batches (for export)."""
+        if self._generation is None:
+            return
+        last_id = 0
+        while True:
+            with Session(self._engine) as session:
+                rows = session.execute(
+                    select(ImageRow, EmbeddingRow.vector)
+                    .join(EmbeddingRow, EmbeddingRow.image_id == ImageRow.id)
+                    .where(EmbeddingRow.generation_id == self._generation.id, ImageRow.id > last_id)
+                    .order_by(ImageRow.id)
+                    .limit(batch_size)
+                ).all()
+                if not rows:
+                    return
+                records = [_record(row[0]) for row in rows]
+            last_id = records[-1].id
+            yield records, np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows])
 
     def stats(self) -> StoreStats:
         with Session(self._engine) as session:

@@ -78,3 +78,35 @@ def app(indexed, encoder):
 def client(app):
     with TestClient(app) as client:
         yield client
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app under a real uvicorn on 127.0.0.1, on a port the OS picked (so runs never collide)."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    started = threading.Event()
+    for _ in range(400):  # bounded: at most ~20 s
+        if server.started:
+            started.set()
+            break
+        started.wait(0.05)
+    assert server.started, "uvicorn did not start"
+    yield LiveServer(f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
