@@ -53,7 +53,7 @@ def rsclip_server(args: list[str], port: int, cwd, startup_seconds: float = 120)
 
 
 @pytest.fixture
-def run_cli(capsys):
+def cli_run(capsys):
     """main(argv) -> (exit status, stdout, stderr)."""
     from rsclip.cli import main
 

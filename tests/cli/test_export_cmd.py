@@ -11,10 +11,10 @@ from storage import Store
 from tests.search_api.conftest import build_index
 
 
-def test_export_writes_every_indexed_vector_with_its_id_and_metadata(run_cli, tmp_path, encoder):
+def test_export_writes_every_indexed_vector_with_its_id_and_metadata(cli_run, tmp_path, encoder):
     data = build_index(tmp_path, encoder)
     out = tmp_path / "export"
-    status, stdout, _err = run_cli("export", "--data-dir", data.data_dir, "--out", out)
+    status, stdout, _err = cli_run("export", "--data-dir", data.data_dir, "--out", out)
     assert status == 0 and "Exported 9 vector(s)" in stdout
     vectors = np.load(out / "vectors.npy")
     with open(out / "vectors.csv", newline="", encoding="utf-8") as handle:
@@ -40,7 +40,7 @@ def test_export_pages_through_a_large_index_in_batches(tmp_path, encoder):
     assert batches == [4, 4, 1] and summary["rows"] == 9
 
 
-def test_export_of_a_missing_index_is_a_one_line_error(run_cli, tmp_path):
-    status, _out, err = run_cli("export", "--data-dir", tmp_path / "absent", "--out", tmp_path / "out")
+def test_export_of_a_missing_index_is_a_one_line_error(cli_run, tmp_path):
+    status, _out, err = cli_run("export", "--data-dir", tmp_path / "absent", "--out", tmp_path / "out")
     assert status == 1 and err.startswith("rsclip: error: No index at")
     assert not (tmp_path / "out").exists()

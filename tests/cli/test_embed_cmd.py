@@ -32,9 +32,9 @@ def photos(tmp_path):
     return tmp_path
 
 
-def test_embed_images_writes_vectors_and_a_sidecar_that_says_what_each_row_is(run_cli, photos, encoder, tiny_checkpoint):
+def test_embed_images_writes_vectors_and_a_sidecar_that_says_what_each_row_is(cli_run, photos, encoder, tiny_checkpoint):
     out = photos / "out" / "features.npy"
-    status, stdout, _err = run_cli(
+    status, stdout, _err = cli_run(
         "embed", photos / "photos", photos / "more.zip", "--out", out, "--model", tiny_checkpoint, "--quiet"
     )
     assert status == 0
@@ -54,11 +54,11 @@ def test_embed_images_writes_vectors_and_a_sidecar_that_says_what_each_row_is(ru
     assert note["model_fingerprint"] == encoder.spec.fingerprint and note["rows"] == len(rows) == 4
 
 
-def test_embed_text_writes_one_row_per_non_empty_line(run_cli, tmp_path, encoder, tiny_checkpoint):
+def test_embed_text_writes_one_row_per_non_empty_line(cli_run, tmp_path, encoder, tiny_checkpoint):
     lines = tmp_path / "captions.txt"
     lines.write_text("a forest next to a lake\n\n   \nmany boats in a harbor\n", encoding="utf-8")
     out = tmp_path / "text.npy"
-    status, stdout, _err = run_cli("embed", "--text", lines, "--out", out, "--model", tiny_checkpoint, "--json")
+    status, stdout, _err = cli_run("embed", "--text", lines, "--out", out, "--model", tiny_checkpoint, "--json")
     assert status == 0
     assert json.loads(stdout)["rows"] == 2
     assert _rows(out.with_suffix(".csv")) == [
@@ -70,23 +70,23 @@ def test_embed_text_writes_one_row_per_non_empty_line(run_cli, tmp_path, encoder
 
 
 @pytest.mark.parametrize("argv", [["--out", "x.npy"], ["some/folder", "--text", "lines.txt", "--out", "x.npy"]])
-def test_embed_needs_exactly_one_of_paths_or_text(run_cli, argv):
-    status, _out, err = run_cli("embed", *argv)
+def test_embed_needs_exactly_one_of_paths_or_text(cli_run, argv):
+    status, _out, err = cli_run("embed", *argv)
     assert status == 1 and "give image PATHs or --text FILE" in err
 
 
-def test_embed_text_from_a_missing_or_empty_file_is_a_clear_error(run_cli, tmp_path, tiny_checkpoint):
-    status, _out, err = run_cli("embed", "--text", tmp_path / "nope.txt", "--out", tmp_path / "x.npy")
+def test_embed_text_from_a_missing_or_empty_file_is_a_clear_error(cli_run, tmp_path, tiny_checkpoint):
+    status, _out, err = cli_run("embed", "--text", tmp_path / "nope.txt", "--out", tmp_path / "x.npy")
     assert status == 1 and "cannot read" in err
     (tmp_path / "blank.txt").write_text("\n \n")
-    status, _out, err = run_cli("embed", "--text", tmp_path / "blank.txt", "--out", tmp_path / "x.npy")
+    status, _out, err = cli_run("embed", "--text", tmp_path / "blank.txt", "--out", tmp_path / "x.npy")
     assert status == 1 and "no non-empty lines" in err
     assert not (tmp_path / "x.npy").exists()
 
 
-def test_embed_of_inputs_with_no_image_writes_an_empty_matrix(run_cli, tmp_path, encoder, tiny_checkpoint):
+def test_embed_of_inputs_with_no_image_writes_an_empty_matrix(cli_run, tmp_path, encoder, tiny_checkpoint):
     (tmp_path / "empty").mkdir()
-    status, _out, _err = run_cli("embed", tmp_path / "empty", "--out", tmp_path / "none.npy", "--model", tiny_checkpoint)
+    status, _out, _err = cli_run("embed", tmp_path / "empty", "--out", tmp_path / "none.npy", "--model", tiny_checkpoint)
     assert status == 0
     assert np.load(tmp_path / "none.npy").shape == (0, encoder.spec.dimension)
     assert _rows(tmp_path / "none.csv") == []

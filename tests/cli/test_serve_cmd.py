@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.rsclip.conftest import free_port, rsclip_server
+from tests.cli.conftest import free_port, rsclip_server
 from tests.search_api.conftest import build_index
 
 
@@ -19,8 +19,8 @@ def test_serve_binds_the_given_host_and_port_and_serves_api_and_page(tmp_path, e
         assert len(response.json()["results"]) == 2
 
 
-def test_serve_without_an_index_says_so_in_one_line(run_cli, tmp_path):
-    status, _out, err = run_cli("serve", "--data-dir", tmp_path / "nothing-here")
+def test_serve_without_an_index_says_so_in_one_line(cli_run, tmp_path):
+    status, _out, err = cli_run("serve", "--data-dir", tmp_path / "nothing-here")
     assert status == 1
     assert err.startswith("rsclip: error: No index at") and err.count("\n") == 1
 
