@@ -36,9 +36,18 @@ class FeatureWriter:
         self.model = model
         self.kind = kind
         self.rows = 0
-        self._raw = tempfile.NamedTemporaryFile(dir=self.out.parent, prefix=f".{self.out.stem}.", suffix=".f32", delete=False)
-        self._csv_file = tempfile.NamedTemporaryFile(
-            "w", dir=self.out.parent, prefix=f".{self.out.stem}.", suffix=".csv", delete=False, newline="", encoding="utf-8"
+        # Scratch files stay open across write() calls; close() or discard() ends them.
+        self._raw = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            dir=self.out.parent, prefix=f".{self.out.stem}.", suffix=".f32", delete=False
+        )
+        self._csv_file = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            "w",
+            dir=self.out.parent,
+            prefix=f".{self.out.stem}.",
+            suffix=".csv",
+            delete=False,
+            newline="",
+            encoding="utf-8",
         )
         self._csv = csv.DictWriter(self._csv_file, fieldnames=self.columns)
         self._csv.writeheader()
@@ -72,7 +81,12 @@ class FeatureWriter:
         self.note.write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
 
     def summary(self) -> dict:
-        return {"rows": self.rows, "dimension": self.model.dimension, "vectors": str(self.out), "sidecar": str(self.sidecar)}
+        return {
+            "rows": self.rows,
+            "dimension": self.model.dimension,
+            "vectors": str(self.out),
+            "sidecar": str(self.sidecar),
+        }
 
     def _assemble_matrix(self) -> None:
         shape = (self.rows, self.model.dimension)
@@ -94,7 +108,7 @@ class FeatureWriter:
             handle.close()
             Path(handle.name).unlink(missing_ok=True)
 
-    def __enter__(self) -> "FeatureWriter":
+    def __enter__(self) -> FeatureWriter:
         return self
 
     def __exit__(self, exc_type, *_exc) -> None:

@@ -65,7 +65,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         # One readable sentence, plus FastAPI's structured list for programs.
-        return JSONResponse(status_code=422, content={"detail": _validation_message(exc), "errors": _plain(exc.errors())})
+        return JSONResponse(
+            status_code=422, content={"detail": _validation_message(exc), "errors": _plain(exc.errors())}
+        )
 
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error")

@@ -98,4 +98,3 @@ class Embedding(BaseModel):
 
 class ErrorBody(BaseModel):
     detail: str | list = Field(description="why the request failed")
-

@@ -8,12 +8,13 @@ and nothing is loaded per request.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from encoder import Encoder
-from rsclip.searcher import Searcher
 from rsclip.image_files import ThumbnailCache
+from rsclip.searcher import Searcher
 from search_api.settings import ApiSettings
 from storage import Store, StoreNotFoundError
 
@@ -49,21 +50,24 @@ def open_services(settings: ApiSettings, encoder: Encoder | None = None) -> Serv
     return Services(settings, store, encoder, searcher, ThumbnailCache(settings.thumbnail_dir))
 
 
-def services(request: Request) -> Services:
+def _services(request: Request) -> Services:
     return request.app.state.services
 
 
-def searcher(request: Request) -> Searcher:
+def _searcher(request: Request) -> Searcher:
     return request.app.state.services.searcher
 
 
-def encoder(request: Request) -> Encoder:
-    return request.app.state.services.encoder
-
-
-def thumbnails(request: Request) -> ThumbnailCache:
+def _thumbnails(request: Request) -> ThumbnailCache:
     return request.app.state.services.thumbnails
 
 
-def settings(request: Request) -> ApiSettings:
+def _settings(request: Request) -> ApiSettings:
     return request.app.state.services.settings
+
+
+# What handlers declare to receive the shared parts: `searcher: SearcherDep`.
+ServicesDep = Annotated[Services, Depends(_services)]
+SearcherDep = Annotated[Searcher, Depends(_searcher)]
+ThumbnailsDep = Annotated[ThumbnailCache, Depends(_thumbnails)]
+SettingsDep = Annotated[ApiSettings, Depends(_settings)]

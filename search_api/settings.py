@@ -21,7 +21,7 @@ class ApiSettings:
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
 
     @classmethod
-    def from_settings(cls, settings: Settings, **limits) -> "ApiSettings":
+    def from_settings(cls, settings: Settings, **limits) -> ApiSettings:
         return cls(data_dir=settings.data_dir, model=settings.model, database_url=settings.database_url, **limits)
 
     @property

@@ -10,20 +10,20 @@ from storage import Hit, ImageRecord
 
 
 def image_info(request: Request, record: ImageRecord) -> dict:
-    return dict(
-        id=record.id,
-        source=record.source,
-        member=record.member,
-        location=location(record.source, record.member),
-        width=record.width,
-        height=record.height,
-        format=record.format,
-        sha256=record.sha256,
-        byte_size=record.byte_size,
-        added_at=record.added_at,
-        image_url=str(request.url_for("image_original", image_id=record.id).path),
-        thumbnail_url=str(request.url_for("image_thumbnail", image_id=record.id).path),
-    )
+    return {
+        "id": record.id,
+        "source": record.source,
+        "member": record.member,
+        "location": location(record.source, record.member),
+        "width": record.width,
+        "height": record.height,
+        "format": record.format,
+        "sha256": record.sha256,
+        "byte_size": record.byte_size,
+        "added_at": record.added_at,
+        "image_url": str(request.url_for("image_original", image_id=record.id).path),
+        "thumbnail_url": str(request.url_for("image_thumbnail", image_id=record.id).path),
+    }
 
 
 def image_model(request: Request, record: ImageRecord) -> ImageInfo:

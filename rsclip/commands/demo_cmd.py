@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rsclip.commands.common import add_common
 from rsclip.commands.serve_cmd import add_server_flags
-from search_api.settings import DEFAULT_HOST, DEFAULT_PORT
 from rsclip.settings import Settings
+from search_api.settings import DEFAULT_HOST, DEFAULT_PORT
 
 
 def add_parser(commands) -> None:

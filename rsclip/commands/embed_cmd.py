@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rsclip.commands.common import add_common, load_model
+from rsclip.commands.common import add_common, add_pipeline_flags, load_model
 from rsclip.errors import UserError
 from rsclip.settings import Settings
 
@@ -25,10 +25,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--text", metavar="FILE", help="embed each non-empty line of FILE instead of images")
     parser.add_argument("--out", required=True, metavar="FILE.npy", help="where to write the vectors")
     add_common(parser, model_help="Hugging Face id or local checkpoint folder (default lcybuaa/Git-RSCLIP)")
-    parser.add_argument("--batch-size", type=int, default=16, metavar="N", help="images per model call (16)")
-    parser.add_argument("--workers", type=int, default=2, metavar="N", help="decode threads (2)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_pipeline_flags(parser)
     parser.set_defaults(handler=run)
 
 
@@ -40,7 +37,9 @@ def run(args, settings: Settings) -> int:
     if lines is not None:
         summary = embed_texts(encoder, lines, args.out)
     else:
-        summary = embed_images(encoder, args.paths, args.out, batch_size=args.batch_size, workers=args.workers, progress=not args.quiet)
+        summary = embed_images(
+            encoder, args.paths, args.out, batch_size=args.batch_size, workers=args.workers, progress=not args.quiet
+        )
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0

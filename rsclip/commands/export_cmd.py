@@ -43,6 +43,8 @@ def run(args, settings: Settings) -> int:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print(f"Exported {summary['rows']} vector(s) of {summary['dimension']} dimensions to {summary['vectors']}; "
-              f"row details in {summary['sidecar']}.")
+        print(
+            f"Exported {summary['rows']} vector(s) of {summary['dimension']} dimensions to {summary['vectors']}; "
+            f"row details in {summary['sidecar']}."
+        )
     return 0

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from search_api import services as deps
 from search_api.models import Health, Stats
-from search_api.services import Services
+from search_api.services import ServicesDep
 
 router = APIRouter(tags=["service"])
 
 
 @router.get("/health", response_model=Health)
-def health(services: Services = Depends(deps.services)) -> Health:
+def health(services: ServicesDep) -> Health:
     return Health(items=services.store.count(), model=services.encoder.spec.model_id)
 
 
 @router.get("/stats", response_model=Stats)
-def stats(services: Services = Depends(deps.services)) -> Stats:
+def stats(services: ServicesDep) -> Stats:
     stats = services.store.stats()
     model = stats.model
     return Stats(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from typing import Annotated
 
-from rsclip.image_files import DEFAULT_THUMBNAIL_SIZE, THUMBNAIL_SIZES, ThumbnailCache, original_bytes
-from rsclip.searcher import Searcher
-from search_api import services as deps
+from fastapi import APIRouter, Query, Request, Response
+
+from rsclip.image_files import (
+    DEFAULT_THUMBNAIL_SIZE,
+    THUMBNAIL_SIZES,
+    original_bytes,
+)
 from search_api.models import ErrorBody, ImageInfo
+from search_api.services import SearcherDep, ThumbnailsDep
 from search_api.shaping import image_model
 
 router = APIRouter(prefix="/images", tags=["images"], responses={404: {"model": ErrorBody}})
@@ -17,7 +22,7 @@ _CACHE = {"Cache-Control": "public, max-age=86400"}
 
 
 @router.get("/{image_id}/info", response_model=ImageInfo, name="image_info")
-def image_info(image_id: int, request: Request, searcher: Searcher = Depends(deps.searcher)) -> ImageInfo:
+def image_info(image_id: int, request: Request, searcher: SearcherDep) -> ImageInfo:
     return image_model(request, searcher.image(image_id))
 
 
@@ -27,7 +32,7 @@ def image_info(image_id: int, request: Request, searcher: Searcher = Depends(dep
     response_class=Response,
     responses={200: {"content": {"image/*": {}}, "description": "the image exactly as indexed"}},
 )
-def image_original(image_id: int, searcher: Searcher = Depends(deps.searcher)) -> Response:
+def image_original(image_id: int, searcher: SearcherDep) -> Response:
     data, content_type = original_bytes(searcher.image(image_id))
     return Response(content=data, media_type=content_type, headers=_CACHE)
 
@@ -40,8 +45,10 @@ def image_original(image_id: int, searcher: Searcher = Depends(deps.searcher)) -
 )
 def image_thumbnail(
     image_id: int,
-    size: int = Query(DEFAULT_THUMBNAIL_SIZE, ge=THUMBNAIL_SIZES[0], le=THUMBNAIL_SIZES[1], description="longest side"),
-    searcher: Searcher = Depends(deps.searcher),
-    thumbnails: ThumbnailCache = Depends(deps.thumbnails),
+    searcher: SearcherDep,
+    thumbnails: ThumbnailsDep,
+    size: Annotated[
+        int, Query(ge=THUMBNAIL_SIZES[0], le=THUMBNAIL_SIZES[1], description="longest side")
+    ] = DEFAULT_THUMBNAIL_SIZE,
 ) -> Response:
     return Response(content=thumbnails.get(searcher.image(image_id), size), media_type="image/jpeg", headers=_CACHE)

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, UploadFile
 
 from rsclip.scoring import DEFAULT_TEMPLATE, classify, text_probabilities
-from rsclip.searcher import Searcher
-from search_api import services as deps
 from search_api.errors import BadRequestError
-from search_api.models import MAX_LABELS, Classification, Embedding, ErrorBody, LabelProbability, Similarity, TextProbability
-from search_api.settings import ApiSettings
+from search_api.models import (
+    MAX_LABELS,
+    Classification,
+    Embedding,
+    ErrorBody,
+    LabelProbability,
+    Similarity,
+    TextProbability,
+)
+from search_api.services import SearcherDep, SettingsDep
 from search_api.uploads import query_image_vector
 
 router = APIRouter(
@@ -34,12 +40,12 @@ def _texts(values: list[str], what: str) -> list[str]:
 
 @router.post("/classify", response_model=Classification)
 def classify_image(
+    searcher: SearcherDep,
+    settings: SettingsDep,
     labels: Annotated[list[str], Form(description="candidate labels; repeat the field for each")],
     template: Annotated[str, Form(description="prompt with {} where the label goes")] = DEFAULT_TEMPLATE,
     file: ImageFile = None,
     image_id: ImageId = None,
-    searcher: Searcher = Depends(deps.searcher),
-    settings: ApiSettings = Depends(deps.settings),
 ) -> Classification:
     """Rank candidate labels for one image by the model's probability."""
     labels = _texts(labels, "label")
@@ -48,17 +54,19 @@ def classify_image(
     return Classification(
         template=template,
         image_id=image_id,
-        results=[LabelProbability(label=r.label, prompt=r.prompt, score=r.score, probability=r.probability) for r in ranked],
+        results=[
+            LabelProbability(label=r.label, prompt=r.prompt, score=r.score, probability=r.probability) for r in ranked
+        ],
     )
 
 
 @router.post("/similarity", response_model=Similarity)
 def similarity(
+    searcher: SearcherDep,
+    settings: SettingsDep,
     texts: Annotated[list[str], Form(description="texts to score; repeat the field for each")],
     file: ImageFile = None,
     image_id: ImageId = None,
-    searcher: Searcher = Depends(deps.searcher),
-    settings: ApiSettings = Depends(deps.settings),
 ) -> Similarity:
     """The model's probability that each text describes the image."""
     texts = _texts(texts, "text")
@@ -72,11 +80,11 @@ def similarity(
 
 @router.post("/embed", response_model=Embedding)
 def embed(
+    searcher: SearcherDep,
+    settings: SettingsDep,
     text: Annotated[str | None, Form(description="a text to embed; or give an image")] = None,
     file: ImageFile = None,
     image_id: ImageId = None,
-    searcher: Searcher = Depends(deps.searcher),
-    settings: ApiSettings = Depends(deps.settings),
 ) -> Embedding:
     """The unit vector of one image or one text, as the index stores them."""
     if sum(value is not None for value in (text, file, image_id)) != 1:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
-from rsclip.searcher import Searcher
-from search_api import services as deps
 from search_api.models import MAX_K, ErrorBody, SearchResults, TextQuery
-from search_api.settings import ApiSettings
+from search_api.services import SearcherDep, SettingsDep
 from search_api.shaping import search_results
 from search_api.uploads import upload_image
 
@@ -19,7 +17,7 @@ _UPLOAD_ERRORS = {400: {"model": ErrorBody}, 413: {"model": ErrorBody}, 415: {"m
 
 
 @router.post("/text", response_model=SearchResults)
-def search_text(body: TextQuery, request: Request, searcher: Searcher = Depends(deps.searcher)) -> SearchResults:
+def search_text(body: TextQuery, request: Request, searcher: SearcherDep) -> SearchResults:
     """Images that match a description, best first."""
     hits = searcher.search_text(body.query, body.k, body.offset)
     return search_results(request, hits, body.k, body.offset)
@@ -28,11 +26,11 @@ def search_text(body: TextQuery, request: Request, searcher: Searcher = Depends(
 @router.post("/image", response_model=SearchResults, responses=_UPLOAD_ERRORS)
 def search_image(
     request: Request,
+    searcher: SearcherDep,
+    settings: SettingsDep,
     file: Annotated[UploadFile, File(description="a photo (JPEG, PNG, TIFF, WebP...)")],
     k: Annotated[int, Form(ge=1, le=MAX_K)] = 10,
     offset: Annotated[int, Form(ge=0)] = 0,
-    searcher: Searcher = Depends(deps.searcher),
-    settings: ApiSettings = Depends(deps.settings),
 ) -> SearchResults:
     """Indexed images that look like an uploaded photo, best first."""
     hits = searcher.search_image(upload_image(file, settings.max_upload_bytes), k, offset)
@@ -43,9 +41,9 @@ def search_image(
 def search_similar(
     image_id: int,
     request: Request,
+    searcher: SearcherDep,
     k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
     offset: Annotated[int, Query(ge=0)] = 0,
-    searcher: Searcher = Depends(deps.searcher),
 ) -> SearchResults:
     """More like an indexed image (the image itself left out)."""
     hits = searcher.search_similar(image_id, k, offset)

@@ -33,7 +33,10 @@ def test_demo_uses_a_given_model_without_the_notice(tmp_path, capsys, tiny_check
 def test_demo_serves_the_web_page_after_indexing_and_prints_its_url(tmp_path):
     data_dir = tmp_path / "demo"
     port = free_port()
-    with rsclip_server(["demo", "--data-dir", str(data_dir), "--port", str(port)], port, cwd=tmp_path) as (url, process):
+    with rsclip_server(["demo", "--data-dir", str(data_dir), "--port", str(port)], port, cwd=tmp_path) as (
+        url,
+        process,
+    ):
         assert httpx.get(f"{url}/health").json()["items"] == 24
         assert "<title>rsclip-search</title>" in httpx.get(f"{url}/").text
         hit = httpx.post(f"{url}/search/text", json={"query": "farmland", "k": 1}).json()["results"][0]

@@ -32,7 +32,9 @@ def photos(tmp_path):
     return tmp_path
 
 
-def test_embed_images_writes_vectors_and_a_sidecar_that_says_what_each_row_is(cli_run, photos, encoder, tiny_checkpoint):
+def test_embed_images_writes_vectors_and_a_sidecar_that_says_what_each_row_is(
+    cli_run, photos, encoder, tiny_checkpoint
+):
     out = photos / "out" / "features.npy"
     status, stdout, _err = cli_run(
         "embed", photos / "photos", photos / "more.zip", "--out", out, "--model", tiny_checkpoint, "--quiet"
@@ -86,7 +88,9 @@ def test_embed_text_from_a_missing_or_empty_file_is_a_clear_error(cli_run, tmp_p
 
 def test_embed_of_inputs_with_no_image_writes_an_empty_matrix(cli_run, tmp_path, encoder, tiny_checkpoint):
     (tmp_path / "empty").mkdir()
-    status, _out, _err = cli_run("embed", tmp_path / "empty", "--out", tmp_path / "none.npy", "--model", tiny_checkpoint)
+    status, _out, _err = cli_run(
+        "embed", tmp_path / "empty", "--out", tmp_path / "none.npy", "--model", tiny_checkpoint
+    )
     assert status == 0
     assert np.load(tmp_path / "none.npy").shape == (0, encoder.spec.dimension)
     assert _rows(tmp_path / "none.csv") == []

@@ -40,7 +40,9 @@ def test_every_item_the_indexer_sees_reads_back_to_the_same_bytes(sources):
     assert seen == 5
 
 
-@pytest.mark.parametrize("member", ["../secret.png", "sub/../../secret.png", "/etc/passwd", "", "sub\\..\\..\\secret.png"])
+@pytest.mark.parametrize(
+    "member", ["../secret.png", "sub/../../secret.png", "/etc/passwd", "", "sub\\..\\..\\secret.png"]
+)
 def test_paths_that_lead_outside_the_source_are_refused(sources, member):
     with pytest.raises(MemberNotFoundError, match="refusing|not a path"):
         read_member(str(sources / "folder"), member)

@@ -37,7 +37,10 @@ def test_classify_an_upload_fills_the_default_template(client, encoder):
     assert response.status_code == 200
     body = response.json()
     assert body["template"] == "a remote sensing image of {}"
-    assert {r["prompt"] for r in body["results"]} == {"a remote sensing image of forest", "a remote sensing image of river"}
+    assert {r["prompt"] for r in body["results"]} == {
+        "a remote sensing image of forest",
+        "a remote sensing image of river",
+    }
     image = encoder.encode_images([noise_image(2)])
     prompts = [r["prompt"] for r in body["results"]]
     expected = encoder.probabilities(image, encoder.encode_texts(prompts))[0]
@@ -108,7 +111,12 @@ def test_embed_an_upload_and_an_indexed_image(client, app, encoder, indexed):
 
 @pytest.mark.parametrize(
     "data, with_file, status",
-    [({}, False, 422), ({"text": "forest"}, True, 422), ({"text": "  "}, False, 422), ({"image_id": "98765"}, False, 404)],
+    [
+        ({}, False, 422),
+        ({"text": "forest"}, True, 422),
+        ({"text": "  "}, False, 422),
+        ({"image_id": "98765"}, False, 404),
+    ],
 )
 def test_embed_refuses_bad_requests(client, data, with_file, status):
     response = client.post("/embed", data=data, files=_upload() if with_file else None)
