@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
-import zipfile
-
 import pytest
 
-from indexer.sources import iter_sources, read_member
+from indexer.sources import read_member
 
 
-def test_read_member_reads_back_what_iter_sources_found(tmp_path):
-    (tmp_path / "folder" / "sub").mkdir(parents=True)
-    (tmp_path / "folder" / "sub" / "a.png").write_bytes(b"folder bytes")
-    with zipfile.ZipFile(tmp_path / "pack.zip", "w") as archive:
-        archive.writestr("in/zip.png", b"zip bytes")
-    with tarfile.open(tmp_path / "pack.tar.gz", "w:gz") as archive:
-        info = tarfile.TarInfo("in/tar.png")
-        info.size = len(b"tar bytes")
-        archive.addfile(info, io.BytesIO(b"tar bytes"))
-    items = list(iter_sources([tmp_path / "folder", tmp_path / "pack.zip", tmp_path / "pack.tar.gz"]))
-    assert [read_member(item.source, item.member) for item in items] == [b"folder bytes", b"zip bytes", b"tar bytes"]
+def test_read_member_reads_back_every_item_of_folders_zips_and_tars(mixed_corpus):
+    _, expected = mixed_corpus
+    for (source, member), data in expected.items():
+        assert read_member(source, member) == data, (source, member)
 
 
-def test_read_member_of_something_gone_raises_file_not_found(tmp_path):
-    with zipfile.ZipFile(tmp_path / "pack.zip", "w") as archive:
-        archive.writestr("a.png", b"x")
-    with pytest.raises(FileNotFoundError):
-        read_member(str(tmp_path / "pack.zip"), "b.png")
-    with pytest.raises(FileNotFoundError):
-        read_member(str(tmp_path), "nothing.png")
+def test_read_member_of_something_gone_raises_file_not_found(mixed_corpus):
+    inputs, _ = mixed_corpus
+    folder, archive_zip, archive_tar = (str(path) for path in inputs)
+    for source in (folder, archive_zip, archive_tar):
+        with pytest.raises(FileNotFoundError):
+            read_member(source, "not/there.png")
