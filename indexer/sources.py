@@ -132,3 +132,27 @@ def _iter_tar(path: Path) -> Iterator[SourceItem]:
             handle = archive.extractfile(member)
             data = handle.read() if handle is not None else b""
             yield SourceItem(str(path), member.name, member.size, float(member.mtime), lambda data=data: data)
+
+
+def read_member(source: str, member: str) -> bytes:
+    """The bytes of one item as recorded by the indexer (``source`` folder or archive + ``member``).
+
+    Raises OSError (FileNotFoundError when the folder, archive or member is gone).
+    """
+    path = Path(source)
+    kind = archive_kind(path)
+    if kind is None:
+        return (path / member).read_bytes() if member else path.read_bytes()
+    try:
+        if kind == "zip":
+            with zipfile.ZipFile(path) as archive:
+                return archive.read(member)
+        with tarfile.open(path, mode="r:*") as archive:
+            handle = archive.extractfile(member)
+            if handle is None:
+                raise FileNotFoundError(f"{member} is not a file in {source}")
+            return handle.read()
+    except KeyError:
+        raise FileNotFoundError(f"{member} is not in {source}") from None
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+        raise OSError(f"unreadable archive {source}: {exc}") from None
