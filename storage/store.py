@@ -221,6 +221,31 @@ class Store:
         except RuntimeError:
             return None
 
+    def iter_vectors(self, chunk_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Every stored vector of the active generation as (ids, vectors) chunks, in id order.
+
+        Read from the catalog, not FAISS, so it works for any index type and streams
+        in bounded memory however large the index.
+        """
+        if self._generation is None:
+            return
+        last_id = -1
+        with Session(self._engine) as session:
+            while True:
+                rows = session.execute(
+                    select(EmbeddingRow.image_id, EmbeddingRow.vector)
+                    .where(EmbeddingRow.generation_id == self._generation.id, EmbeddingRow.image_id > last_id)
+                    .order_by(EmbeddingRow.image_id)
+                    .limit(chunk_size)
+                ).all()
+                if not rows:
+                    return
+                last_id = rows[-1][0]
+                yield (
+                    np.array([row[0] for row in rows], dtype=np.int64),
+                    np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows]),
+                )
+
     def search(self, queries: np.ndarray, k: int = 10, offset: int = 0) -> list[list[Hit]]:
         """Nearest images for each query vector, best first, metadata attached."""
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
@@ -238,26 +263,6 @@ class Store:
             ]
             for row_scores, row_ids in zip(scores, ids)
         ]
-
-    def iter_vectors(self, batch_size: int = 4096) -> Iterator[tuple[list[ImageRecord], np.ndarray]]:
-        """Every image of the active generation with its vector, by id, in batches (for export)."""
-        if self._generation is None:
-            return
-        last_id = 0
-        while True:
-            with Session(self._engine) as session:
-                rows = session.execute(
-                    select(ImageRow, EmbeddingRow.vector)
-                    .join(EmbeddingRow, EmbeddingRow.image_id == ImageRow.id)
-                    .where(EmbeddingRow.generation_id == self._generation.id, ImageRow.id > last_id)
-                    .order_by(ImageRow.id)
-                    .limit(batch_size)
-                ).all()
-                if not rows:
-                    return
-                records = [_record(row[0]) for row in rows]
-            last_id = records[-1].id
-            yield records, np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows])
 
     def stats(self) -> StoreStats:
         with Session(self._engine) as session:

@@ -32,8 +32,9 @@ def export_index(store, out_dir: str | Path) -> dict:
     if store.model is None:
         raise StoreNotFoundError(f"The index at {store.data_dir} is empty: nothing to export.")
     with FeatureWriter(Path(out_dir) / f"{EXPORT_NAME}.npy", IMAGE_COLUMNS, store.model, kind="image") as writer:
-        for records, vectors in store.iter_vectors():
-            writer.write([image_row(record, record.id) for record in records], vectors)
+        for ids, vectors in store.iter_vectors():
+            records = store.get_many(ids.tolist())
+            writer.write([image_row(records[int(image_id)], int(image_id)) for image_id in ids], vectors)
     return writer.summary()
 
 

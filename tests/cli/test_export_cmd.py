@@ -30,16 +30,6 @@ def test_export_writes_every_indexed_vector_with_its_id_and_metadata(cli_run, tm
     assert note["rows"] == 9 and note["model_fingerprint"] == encoder.spec.fingerprint
 
 
-def test_export_pages_through_a_large_index_in_batches(tmp_path, encoder):
-    from rsclip.commands.export_cmd import export_index
-
-    data = build_index(tmp_path, encoder)
-    with Store(data.data_dir) as store:
-        batches = [len(records) for records, _ in store.iter_vectors(batch_size=4)]
-        summary = export_index(store, tmp_path / "out")
-    assert batches == [4, 4, 1] and summary["rows"] == 9
-
-
 def test_export_of_a_missing_index_is_a_one_line_error(cli_run, tmp_path):
     status, _out, err = cli_run("export", "--data-dir", tmp_path / "absent", "--out", tmp_path / "out")
     assert status == 1 and err.startswith("rsclip: error: No index at")
