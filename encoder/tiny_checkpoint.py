@@ -66,7 +66,7 @@ def build_tiny_siglip(
     ``intermediate_size`` (MLP width) defaults to twice ``hidden_size`` and ``heads`` to
     one per 16 channels: small and cheap for tests; the large shape passes SigLIP-L's own.
     """
-    from encoder.loading import quiet_transformers
+    from encoder.loading import RANDOM_WEIGHTS_MARK, quiet_transformers
 
     quiet_transformers()  # before importing the classes: the import itself logs advice
     import torch
@@ -102,6 +102,7 @@ def build_tiny_siglip(
                 patch_size=patch_size,
             ),
         )
+        setattr(config, RANDOM_WEIGHTS_MARK, True)
         torch.manual_seed(seed)
         model = SiglipModel(config).eval()
         processor = SiglipProcessor(

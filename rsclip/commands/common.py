@@ -29,8 +29,8 @@ def add_common(parser: argparse.ArgumentParser, *, model_help: str = MODEL_FOR_Q
     )
 
 
-def add_runtime(parser: argparse.ArgumentParser) -> None:
-    """Flags that say how to run the model (commands without them get the machine's best choice)."""
+def add_runtime(parser: argparse.ArgumentParser, *, batch_size: bool = True) -> None:
+    """Flags that say how to run the model (without them: the settings' environment, else this machine's best)."""
     parser.add_argument(
         "--device", metavar="DEVICE", help=f"cpu, cuda or cuda:N; default: cuda when present, else cpu (env ${ENV_DEVICE})"
     )
@@ -40,12 +40,21 @@ def add_runtime(parser: argparse.ArgumentParser) -> None:
         help="number format of the model; default: bf16 on CPUs with AMX/AVX512-BF16 and on GPUs that "
         f"have it, fp16 on other GPUs, else fp32 (env ${ENV_PRECISION})",
     )
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        metavar="N",
-        help=f"images per model call; default 8 on a CPU, 64 on a GPU (env ${ENV_BATCH_SIZE})",
-    )
+    if batch_size:
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            metavar="N",
+            help=f"images per model call; default 8 on a CPU, 64 on a GPU (env ${ENV_BATCH_SIZE})",
+        )
+
+
+def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of the commands that read images through the indexer's pipeline (index, embed)."""
+    add_runtime(parser)
+    parser.add_argument("--workers", type=int, default=2, metavar="N", help="decode threads (2)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def settings_from(args) -> Settings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from rsclip.commands.common import MODEL_FOR_INDEX, add_common, add_runtime, load_model
+from rsclip.commands.common import MODEL_FOR_INDEX, add_common, add_pipeline_flags, load_model
 from rsclip.settings import Settings
 from storage import Store
 
@@ -19,10 +19,7 @@ def add_parser(commands) -> None:
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="folder, archive or image file")
     add_common(parser, model_help=MODEL_FOR_INDEX)
-    add_runtime(parser)
-    parser.add_argument("--workers", type=int, default=2, metavar="N", help="decode threads (2)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_pipeline_flags(parser)
     parser.set_defaults(handler=run)
 
 
