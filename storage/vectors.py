@@ -119,32 +119,33 @@ class VectorIndex:
     def reconstruct(self, item_id: int) -> np.ndarray:
         return self._index.reconstruct(int(item_id))
 
-    def search_parameters(self, selector: faiss.IDSelector | None = None) -> faiss.SearchParameters:
-        """Parameters for one search: the build's nprobe, and an optional id filter.
-
-        Both index types accept a selector (``IDSelectorBatch`` etc.) given in catalog ids.
-        """
-        if self._ivf is None:
-            return faiss.SearchParameters(sel=selector)
-        return faiss.SearchParametersIVF(sel=selector, nprobe=self.nprobe)
-
     def search(
-        self, queries: np.ndarray, k: int, *, selector: faiss.IDSelector | None = None
+        self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return (scores, ids), each (queries, k); missing slots have id -1.
 
-        With a selector on an IVF index, the probed cells may hold fewer than ``k``
-        allowed ids; the search is then repeated over every cell, so a filter never
-        hides results that exact search would find.
+        ``allowed_ids`` restricts the search to those ids inside FAISS (an id selector),
+        so the k slots are filled with allowed items, not filtered away afterwards. On
+        an IVF index the probed cells may hold fewer than k allowed ids; the search is
+        then repeated over every cell, so a filter never hides what exact search finds.
         """
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = max(1, min(k, max(self.count, 1)))
-        params = self.search_parameters(selector)
-        scores, ids = self._index.search(queries, k, params=params)
-        if selector is not None and self._ivf is not None and (ids < 0).any() and self.nprobe < self._ivf.nlist:
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=self._ivf.nlist)
-            scores, ids = self._index.search(queries, k, params=params)
+        if allowed_ids is None:
+            return self._index.search(queries, k, params=self._search_parameters())
+        allowed_ids = np.ascontiguousarray(allowed_ids, dtype=np.int64)
+        selector = faiss.IDSelectorBatch(allowed_ids)
+        k = min(k, max(len(allowed_ids), 1))
+        scores, ids = self._index.search(queries, k, params=self._search_parameters(selector))
+        if self._ivf is not None and (ids < 0).any() and self.nprobe < self._ivf.nlist:
+            scores, ids = self._index.search(queries, k, params=self._search_parameters(selector, self._ivf.nlist))
         return scores, ids
+
+    def _search_parameters(self, selector: faiss.IDSelector | None = None, nprobe: int | None = None):
+        """Exact and IVF indexes take different parameter classes; IVF's carries nprobe."""
+        if self._ivf is None:
+            return faiss.SearchParameters(sel=selector)
+        return faiss.SearchParametersIVF(sel=selector, nprobe=nprobe or self.nprobe)
 
     # -- choosing and rebuilding the index type -------------------------------
     def rebuild_if_needed(self, policy: IndexPolicy) -> IndexBuild | None:

@@ -1,33 +1,38 @@
-"""Schema 2 records how the vector index was built; a schema-1 catalog is migrated in place."""
+"""A numbered migration records how the vector index was built; older catalogs gain it in place."""
 
 from __future__ import annotations
 
 import sqlite3
 
+from sqlalchemy import create_engine
+
 from storage import Store
 from storage.records import ModelIdentity
-from storage.schema import CURRENT_VERSION
+from storage.schema import MIGRATIONS, _record_index_builds
 
 NEW_COLUMNS = ("index_built_vectors", "index_build_seconds", "index_nprobe", "index_recall_at_10", "index_text_recall_at_10")
 
 
-def _downgrade_to_schema_1(catalog) -> None:
+def _columns(catalog) -> set[str]:
     with sqlite3.connect(catalog) as db:
-        for column in NEW_COLUMNS:
-            db.execute(f"ALTER TABLE generations DROP COLUMN {column}")
-        db.execute("UPDATE schema_version SET version = 1")
+        return {row[1] for row in db.execute("PRAGMA table_info(generations)")}
 
 
-def test_schema_1_catalog_gains_index_build_columns_and_keeps_its_model(tmp_path):
+def test_catalog_from_before_the_migration_gains_index_build_columns_and_keeps_its_model(tmp_path):
+    catalog = tmp_path / "catalog.sqlite"
     with Store(tmp_path, writable=True) as store:
         store.bind_model(ModelIdentity("old-model", "a" * 16, 8))
-    _downgrade_to_schema_1(tmp_path / "catalog.sqlite")
+    with sqlite3.connect(catalog) as db:  # the generations table as it was before the migration
+        for column in NEW_COLUMNS:
+            db.execute(f"ALTER TABLE generations DROP COLUMN {column}")
+    assert not set(NEW_COLUMNS) & _columns(catalog)
 
+    # Run the migration itself (other migrations, before or after it, are not ours to replay).
+    with create_engine(f"sqlite:///{catalog}").begin() as connection:
+        _record_index_builds(connection)
+
+    assert set(NEW_COLUMNS) <= _columns(catalog)
+    assert _record_index_builds in MIGRATIONS
     with Store(tmp_path) as store:
         assert store.model == ModelIdentity("old-model", "a" * 16, 8)
         assert store.stats().index_build is None
-    with sqlite3.connect(tmp_path / "catalog.sqlite") as db:
-        columns = {row[1] for row in db.execute("PRAGMA table_info(generations)")}
-        version = db.execute("SELECT version FROM schema_version").fetchone()[0]
-    assert set(NEW_COLUMNS) <= columns
-    assert version == CURRENT_VERSION >= 2

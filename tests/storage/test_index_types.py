@@ -127,13 +127,11 @@ def test_vectors_stored_but_not_saved_to_the_ivf_file_are_recovered(tmp_path):
 
 
 @pytest.mark.parametrize("count", [600, 3000], ids=["exact", "ivf"])
-def test_search_with_an_id_selector_returns_only_allowed_ids(tmp_path, count):
-    import faiss
-
+def test_search_restricted_to_allowed_ids_finds_them_even_in_cells_not_probed(tmp_path, count):
     store, vectors, ids = filled_store(tmp_path, count)
     with store:
         # Ids whose vectors are far from the query: their cells are not probed by default.
         scores = vectors @ vectors[0]
         allowed = np.array([ids[i] for i in np.argsort(scores)[:3]], dtype=np.int64)
-        _, found = store._vectors.search(vectors[:1], 5, selector=faiss.IDSelectorBatch(allowed))
+        _, found = store._vectors.search(vectors[:1], 5, allowed_ids=allowed)
     assert set(found[0][found[0] >= 0].tolist()) == set(allowed.tolist())
