@@ -35,18 +35,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--device", help="encoder device (default: this machine's best)")
     parser.add_argument("--precision", choices=("fp32", "bf16", "fp16"), help="encoder precision (default: this machine's best)")
     parser.add_argument("--batch-size", type=int, help="encoder batch size (default: the runtime's)")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=0,
+        metavar="S",
+        help="before each timed part, wait up to S seconds for other jobs to leave the CPUs idle (0)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    from bench.common import large_checkpoint, load_average
+    from bench.common import QUIET_WAIT, large_checkpoint, load_average
     from bench.images import prepare_images
     from encoder import choose_runtime, load_encoder
     from encoder.loading import quiet_transformers
 
     quiet_transformers()
+    QUIET_WAIT["seconds"] = args.quiet_wait
     sections = args.only or list(SECTIONS)
     runtime = choose_runtime(args.device, args.precision, args.batch_size)
     print(f"rsclip bench: runtime {runtime.describe()}; {load_average()}", flush=True)

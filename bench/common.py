@@ -65,5 +65,47 @@ def time_calls(call: Callable[[int], object], count: int, warmup: int = 2) -> La
     return latency
 
 
+def busy_share(seconds: float = 2.0) -> float | None:
+    """Share of all CPU time spent busy over ``seconds`` (Linux /proc/stat), None elsewhere."""
+
+    def sample() -> tuple[int, int]:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = values[3] + values[4]  # idle + iowait
+        return sum(values) - idle, sum(values)
+
+    try:
+        busy_before, total_before = sample()
+        time.sleep(seconds)
+        busy_after, total_after = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return (busy_after - busy_before) / max(1, total_after - total_before)
+
+
+def wait_for_quiet(max_wait: float, threshold: float = 0.15) -> str:
+    """On a shared machine, wait (up to ``max_wait`` s) until others leave the CPUs idle.
+
+    Timings on 2 cores shared with other jobs are not timings of this code: two OpenMP
+    threads stall whenever one is preempted. Returns a note for the output.
+    """
+    waited = 0.0
+    while True:
+        share = busy_share()
+        if share is None or share <= threshold or waited >= max_wait:
+            state = "unknown" if share is None else f"{share:.0%} busy"
+            return f"others' CPU use before timing: {state} (waited {waited:.0f} s)"
+        time.sleep(5)
+        waited += 7
+
+
+QUIET_WAIT = {"seconds": 0.0}  # set from --quiet-wait
+
+
+def settle() -> None:
+    """Before a timed part: wait for the machine to be quiet, if asked to, and say how it was."""
+    if QUIET_WAIT["seconds"]:
+        print(f"   {wait_for_quiet(QUIET_WAIT['seconds'])}", flush=True)
+
+
 def section(title: str) -> None:
     print(f"\n== {title}  [{load_average()}]", flush=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import section
+from bench.common import section, settle
 
 
 @dataclass
@@ -109,6 +109,7 @@ def run_indexing(checkpoint: Path, paths: list[Path], naive_images: int, runtime
     folder = paths[0].parent
     section(f"indexing: naive baseline on {naive_images} images")
     naive_paths = paths[:naive_images]
+    settle()
     naive_rate, naive_vectors = naive_baseline(checkpoint, naive_paths)
     print(f"naive: {naive_rate:.2f} img/s", flush=True)
 
@@ -117,6 +118,7 @@ def run_indexing(checkpoint: Path, paths: list[Path], naive_images: int, runtime
     # Bare encoder before and after the indexer, on the same images: the machine is
     # shared, so keep the better of the two as the ceiling.
     batches = preprocessed_batches(encoder, paths, runtime.batch_size)
+    settle()
     first = bare_encoder(encoder, batches)
     print(f"bare encoder: {first:.2f} img/s", flush=True)
     with tempfile.TemporaryDirectory(prefix="rsclip-bench-") as workdir:

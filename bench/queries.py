@@ -25,22 +25,22 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import Latency, section, time_calls
+from bench.common import Latency, section, settle, time_calls
 from bench.synthetic import ClusteredVectors
 
 QUERIES = (
-    "a river winding through farmland",
-    "an airport with two runways and parked planes",
-    "a dense residential area with many houses",
-    "a forest next to a lake",
-    "a harbor with many boats and piers",
-    "green fields divided by roads",
-    "a desert with sand dunes",
-    "an industrial area with large buildings",
-    "a baseball diamond near a parking lot",
-    "snow covered mountains and glaciers",
-    "a highway interchange with bridges",
-    "the coast with beach and blue sea",
+    "many small boats moored along a concrete pier",
+    "a parking lot full of cars next to a stadium",
+    "terraced rice paddies on a hillside",
+    "an oil refinery with round storage tanks",
+    "a meandering river with sandbars",
+    "a golf course with bunkers and a pond",
+    "center pivot irrigation circles in a dry plain",
+    "a railway station with several parallel tracks",
+    "sparse shrubs on bare brown soil",
+    "a suburban street lined with detached houses and pools",
+    "a container port with cranes and stacked containers",
+    "a small island surrounded by turquoise water",
 )
 
 
@@ -140,6 +140,7 @@ def _recall(store, queries: np.ndarray) -> float:
 
 def run_queries(encoder, items: int, query_images: list[Path], calls: int) -> QueryResult:
     from indexer import decode_image
+    from indexer.probes import text_probe_vectors
     from rsclip.searcher import Searcher
     from storage import Store
     from storage.vectors import VectorIndex
@@ -152,6 +153,7 @@ def run_queries(encoder, items: int, query_images: list[Path], calls: int) -> Qu
         data_dir = Path(workdir)
         started = time.perf_counter()
         with Store(data_dir, writable=True) as store:
+            store.calibrate_with(text_probe_vectors(encoder))  # as the indexer does
             _fill_store(store, encoder, items, anchors=image_vectors)
             filled = time.perf_counter() - started
             store.save()  # the store picks the index type for this size here
@@ -160,6 +162,7 @@ def run_queries(encoder, items: int, query_images: list[Path], calls: int) -> Qu
             stats = store.stats()
             searcher = Searcher(store, encoder)
             client = _api_client(data_dir, encoder)
+            settle()
             text_call, text_path = _text_query(client, searcher)
             image_call, image_path = _image_query(client, searcher, uploads)
             # Interleaved in rounds: the machine is shared, so load hits every kind alike.

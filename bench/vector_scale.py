@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.common import Latency, section, time_calls
+from bench.common import Latency, section, settle, time_calls
 from bench.synthetic import ClusteredVectors
 
 
@@ -64,6 +64,7 @@ def run_vector_scale(count: int, dimension: int = 1024, queries: int = 200, exac
 
     image_like = generator.sample(queries, seed=10**9)
     text_like = probe_queries(generator.sample(queries, seed=10**9 + 1), seed=12345).text_like
+    settle()
     exact = time_calls(lambda i: index.search(image_like[i % queries], 10), exact_calls, warmup=1)
     print(f"exact: {exact}", flush=True)
     truth_image = exact_neighbours(image_like, index.iter_chunks(), 10)[1]
@@ -78,6 +79,7 @@ def run_vector_scale(count: int, dimension: int = 1024, queries: int = 200, exac
         build = index.rebuild(plan, policy)
         print(f"built {build}", flush=True)
     gc.collect()
+    settle()
     approximate = time_calls(lambda i: index.search(image_like[i % queries], 10), queries, warmup=5)
     result = ScaleResult(
         vectors=count,

@@ -23,6 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from indexer.decode import DEFAULT_MAX_PIXELS, DecodeError, decode_image
+from indexer.probes import text_probe_vectors
 from indexer.sources import SourceFailure, SourceItem, iter_sources, location
 from storage import NewImage, Store
 
@@ -96,6 +97,7 @@ class IndexRun:
 
     def run(self, paths: Iterable[str | Path]) -> IndexReport:
         started = time.monotonic()
+        self.store.calibrate_with(text_probe_vectors(self.encoder))  # in case the index type changes
         bar = tqdm(desc="indexing", unit="img", disable=not self.progress, dynamic_ncols=True)
         window: deque[_Pending] = deque()
         with (

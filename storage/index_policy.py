@@ -13,9 +13,11 @@ What an IVF index loses is measured when it is built: recall@10 against exact se
 for two kinds of probe queries, and ``nprobe`` is raised until both reach the target:
 
 - image-like: a stored vector moved a little (cosine 0.9 to it), as a query image is;
-- text-like: a stored vector moved far (cosine 0.3 to it) and towards a direction all
-  these queries share. Text vectors of a CLIP/SigLIP model sit in their own region
-  (the modality gap) and are only weakly similar to their best images, so their true
+- text-like: the model's own text vectors when the writer has the model (the indexer
+  passes vectors of a fixed set of typical queries); else synthetic ones: a stored
+  vector moved far (cosine 0.15 to it) towards a direction all these queries share.
+  Text vectors of a CLIP/SigLIP model sit in their own region (the modality gap) and
+  are only weakly similar to their best images (cosine 0.1-0.2), so their true
   neighbours spread over more cells: they need more probes than image queries.
 """
 
@@ -32,8 +34,8 @@ EXACT_INDEX = "IDMap2,Flat"
 
 # Probe queries: cosine between a query and the stored vector it was made from.
 IMAGE_QUERY_COSINE = 0.9
-TEXT_QUERY_COSINE = 0.3
-TEXT_GAP_COSINE = 0.5  # how strongly text-like queries lean towards their shared direction
+TEXT_QUERY_COSINE = 0.15
+TEXT_GAP_COSINE = 0.8  # how strongly text-like queries lean towards their shared direction
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ def ivf_type(cells: int) -> str:
 class ProbeQueries:
     image_like: np.ndarray
     text_like: np.ndarray
+    text_source: str = "synthetic"  # or "model": real text vectors of the index's model
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -99,17 +102,18 @@ def _move(rng: np.random.Generator, anchors: np.ndarray, cosine: float, towards:
     return _unit(cosine * anchors + math.sqrt(1 - cosine**2) * towards)
 
 
-def probe_queries(sample: np.ndarray, seed: int = 0) -> ProbeQueries:
-    """Image-like and text-like queries made from stored vectors (see the module docstring)."""
+def probe_queries(sample: np.ndarray, seed: int = 0, text_vectors: np.ndarray | None = None) -> ProbeQueries:
+    """Image-like queries made from stored vectors; text-like ones are ``text_vectors``
+    (the model's) when given, else made from stored vectors too (see the module docstring)."""
     rng = np.random.default_rng(seed)
     anchors = _unit(sample)
     noise = rng.standard_normal(anchors.shape).astype(np.float32)
     gap = _unit(rng.standard_normal((1, anchors.shape[1])).astype(np.float32))
     text_direction = TEXT_GAP_COSINE * gap + math.sqrt(1 - TEXT_GAP_COSINE**2) * _unit(noise[::-1].copy())
-    return ProbeQueries(
-        image_like=_move(rng, anchors, IMAGE_QUERY_COSINE, noise),
-        text_like=_move(rng, anchors, TEXT_QUERY_COSINE, text_direction),
-    )
+    image_like = _move(rng, anchors, IMAGE_QUERY_COSINE, noise)
+    if text_vectors is not None and len(text_vectors):
+        return ProbeQueries(image_like, _unit(text_vectors), "model")
+    return ProbeQueries(image_like, _move(rng, anchors, TEXT_QUERY_COSINE, text_direction))
 
 
 def exact_neighbours(

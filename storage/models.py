@@ -57,6 +57,7 @@ class GenerationRow(Base):
     index_nprobe: Mapped[int | None] = mapped_column(Integer, nullable=True)
     index_recall_at_10: Mapped[float | None] = mapped_column(Float, nullable=True)
     index_text_recall_at_10: Mapped[float | None] = mapped_column(Float, nullable=True)
+    index_text_queries: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class EmbeddingRow(Base):

@@ -77,6 +77,7 @@ class IndexBuild:
     nprobe: int | None = None
     recall_at_10: float | None = None  # image-like queries
     text_recall_at_10: float | None = None  # text-like queries
+    text_queries: str | None = None  # "model": the model's own text vectors; "synthetic": stand-ins
 
     @property
     def exact(self) -> bool:

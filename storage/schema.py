@@ -22,6 +22,7 @@ def _record_index_builds(connection: Connection) -> None:
         ("index_nprobe", "INTEGER"),
         ("index_recall_at_10", "FLOAT"),
         ("index_text_recall_at_10", "FLOAT"),
+        ("index_text_queries", "VARCHAR(16)"),
     ):
         connection.execute(text(f"ALTER TABLE generations ADD COLUMN {column} {kind}"))
 

@@ -28,7 +28,7 @@ from storage.models import EmbeddingRow, GenerationRow, ImageRow
 from storage.index_policy import IndexPolicy
 from storage.records import Hit, ImageRecord, IndexBuild, ModelIdentity, NewImage, StoreStats
 from storage.schema import ensure_schema
-from storage.vectors import VectorIndex
+from storage.vectors import TextQueries, VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,7 @@ def _index_build(generation: GenerationRow) -> IndexBuild | None:
         nprobe=generation.index_nprobe,
         recall_at_10=generation.index_recall_at_10,
         text_recall_at_10=generation.index_text_recall_at_10,
+        text_queries=generation.index_text_queries,
     )
 
 
@@ -115,6 +116,7 @@ class Store:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.writable = writable
         self.index_policy = index_policy or IndexPolicy()
+        self._text_queries: TextQueries = None
         self._lock = FileLock(str(self.data_dir / LOCK_FILE)) if writable else None
         if self._lock is not None:
             try:
@@ -214,7 +216,7 @@ class Store:
         self._require_writable()
         if self._generation is None:
             return
-        build = self._vectors.rebuild_if_needed(self.index_policy)
+        build = self._vectors.rebuild_if_needed(self.index_policy, self._text_queries)
         self._vectors.save(self._vectors_path(self._generation))
         values = dict(vector_count=self._vectors.count, index_version=GenerationRow.index_version + 1)
         if build is not None:
@@ -222,6 +224,11 @@ class Store:
         with Session(self._engine) as session, session.begin():
             session.execute(update(GenerationRow).where(GenerationRow.id == self._generation.id).values(**values))
         self._generation = self._load_active_generation()
+
+    def calibrate_with(self, text_queries: TextQueries) -> None:
+        """Give the store the model's vectors of typical text queries (a callable, called only
+        when an approximate index is built), so its recall is measured on real text queries."""
+        self._text_queries = text_queries
 
     # -- reading --------------------------------------------------------------
     def count(self) -> int:
@@ -378,4 +385,5 @@ def _build_columns(build: IndexBuild) -> dict:
         index_nprobe=build.nprobe,
         index_recall_at_10=build.recall_at_10,
         index_text_recall_at_10=build.text_recall_at_10,
+        index_text_queries=build.text_queries,
     )

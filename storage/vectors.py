@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import faiss
@@ -26,6 +27,8 @@ from storage.index_policy import EXACT_INDEX, IndexPolicy, choose_nprobe, exact_
 from storage.records import IndexBuild
 
 log = logging.getLogger(__name__)
+
+TextQueries = Callable[[], np.ndarray] | None  # the model's vectors of typical text queries
 
 CHUNK = 16384  # vectors per block when streaming the whole index (about 64 MiB at 1024-d)
 
@@ -148,15 +151,18 @@ class VectorIndex:
         return faiss.SearchParametersIVF(sel=selector, nprobe=nprobe or self.nprobe)
 
     # -- choosing and rebuilding the index type -------------------------------
-    def rebuild_if_needed(self, policy: IndexPolicy) -> IndexBuild | None:
+    def rebuild_if_needed(self, policy: IndexPolicy, text_queries: TextQueries = None) -> IndexBuild | None:
         """Switch index type when the collection's size calls for it (see IndexPolicy.plan)."""
         plan = policy.plan(self.count, self.dimension, None if self._ivf is None else self._ivf.nlist)
-        return None if plan is None else self.rebuild(plan, policy)
+        return None if plan is None else self.rebuild(plan, policy, text_queries)
 
-    def rebuild(self, index_type: str, policy: IndexPolicy) -> IndexBuild:
+    def rebuild(self, index_type: str, policy: IndexPolicy, text_queries: TextQueries = None) -> IndexBuild:
         """Build ``index_type`` from the vectors held now, measure it, and swap it in.
 
-        Peak memory is the old index plus the new one: vectors are streamed over in blocks.
+        ``text_queries`` returns the model's vectors of typical text queries (called only
+        for an approximate index, which is calibrated on them); without it, synthetic
+        text-like queries stand in. Peak memory is the old index plus the new one:
+        vectors are streamed over in blocks.
         """
         started = time.monotonic()
         if index_type == EXACT_INDEX:
@@ -165,12 +171,14 @@ class VectorIndex:
                 fresh.add(ids, vectors)
             build = IndexBuild(EXACT_INDEX, fresh.count, time.monotonic() - started)
         else:
-            fresh, build = self._build_ivf(index_type, policy, started)
+            fresh, build = self._build_ivf(index_type, policy, started, text_queries)
         self._index, self._ivf = fresh._index, fresh._ivf
         log.info("vector index rebuilt as %s in %.1f s", build.index_type, build.seconds)
         return build
 
-    def _build_ivf(self, index_type: str, policy: IndexPolicy, started: float) -> tuple["VectorIndex", IndexBuild]:
+    def _build_ivf(
+        self, index_type: str, policy: IndexPolicy, started: float, text_queries: TextQueries
+    ) -> tuple["VectorIndex", IndexBuild]:
         index = faiss.index_factory(self.dimension, index_type, faiss.METRIC_INNER_PRODUCT)
         index.by_residual = False  # fp16 is precise enough as is; residuals only slow queries down
         index.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by id
@@ -179,8 +187,10 @@ class VectorIndex:
         for ids, vectors in self.iter_chunks():
             index.add_with_ids(np.ascontiguousarray(vectors), ids)
         fresh = VectorIndex(index)
-        queries = probe_queries(self._sample(policy.probe_queries, policy.seed + 1), policy.seed)
-        truth = type(queries)(
+        text = None if text_queries is None else np.asarray(text_queries(), dtype=np.float32)
+        queries = probe_queries(self._sample(policy.probe_queries, policy.seed + 1), policy.seed, text)
+        truth = replace(
+            queries,
             image_like=exact_neighbours(queries.image_like, self.iter_chunks(), 10)[1],
             text_like=exact_neighbours(queries.text_like, self.iter_chunks(), 10)[1],
         )
@@ -197,6 +207,7 @@ class VectorIndex:
             nprobe=nprobe,
             recall_at_10=image_recall,
             text_recall_at_10=text_recall,
+            text_queries=queries.text_source,
         )
         return fresh, build
 

@@ -62,9 +62,10 @@ def describe_build(build: IndexBuild) -> str:
     built = f"built at {build.vectors:,} vectors in {build.seconds:.1f} s"
     if build.exact:
         return f"exact search (recall 1.0), {built}"
+    text = "text" if build.text_queries == "model" else "synthetic text-like"
     return (
-        f"recall@10 vs exact {build.recall_at_10:.3f} image-like, {build.text_recall_at_10:.3f} text-like "
-        f"queries at nprobe {build.nprobe}; {built}"
+        f"recall@10 vs exact {build.recall_at_10:.3f} for image queries, {build.text_recall_at_10:.3f} for "
+        f"{text} queries, at nprobe {build.nprobe}; {built}"
     )
 
 

@@ -48,7 +48,7 @@ def test_stats_shows_the_index_quality_line(tmp_path, capsys):
     assert main(["stats", "--data-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "index type     : IVF" in out
-    assert "recall@10 vs exact" in out and "text-like" in out
+    assert "recall@10 vs exact" in out and "synthetic text-like queries" in out
 
 
 def test_runtime_settings_come_from_the_environment(monkeypatch):

@@ -57,3 +57,20 @@ def test_error_in_the_model_stops_the_run_with_that_error(tmp_path, encoder, ima
         store.bind_model(model_identity(encoder))
         with pytest.raises(MemoryError, match="out of memory"):
             IndexRun(store, BrokenModel(encoder), batch_size=4, progress=False).run([image_folder])
+
+
+def test_an_approximate_index_built_during_a_run_is_calibrated_on_the_models_text_queries(tmp_path, encoder, make_image):
+    from storage import IndexPolicy
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for seed in range(90):
+        make_image(seed, size=(24, 24)).save(folder / f"{seed:03d}.png")
+    policy = IndexPolicy(exact_max_bytes=40 * encoder.spec.dimension * 4, cell_size=16, min_train_per_cell=20)
+    with Store(tmp_path / "index", writable=True, index_policy=policy) as store:
+        store.bind_model(model_identity(encoder))
+        IndexRun(store, encoder, batch_size=16, progress=False).run([folder])
+        build = store.stats().index_build
+    assert build.index_type.startswith("IVF")
+    assert build.text_queries == "model"
+    assert build.recall_at_10 >= policy.target_recall and build.text_recall_at_10 >= policy.target_recall

@@ -10,7 +10,14 @@ from storage import Store
 from storage.records import ModelIdentity
 from storage.schema import MIGRATIONS, _record_index_builds
 
-NEW_COLUMNS = ("index_built_vectors", "index_build_seconds", "index_nprobe", "index_recall_at_10", "index_text_recall_at_10")
+NEW_COLUMNS = (
+    "index_built_vectors",
+    "index_build_seconds",
+    "index_nprobe",
+    "index_recall_at_10",
+    "index_text_recall_at_10",
+    "index_text_queries",
+)
 
 
 def _columns(catalog) -> set[str]:
