@@ -179,9 +179,11 @@ def load_encoder(model: str = DEFAULT_MODEL, *, device: str = "cpu", precision: 
         random_weights=bool(getattr(config, RANDOM_WEIGHTS_MARK, False)),
     )
     log.info("loaded %s (%s, %d-d, %d px)", spec.model_id, spec.family, spec.dimension, spec.image_size)
+    compile_batch = None
     if runtime is not None:
         from encoder.runtime import apply_threads
 
         apply_threads(runtime)
         device, precision = runtime.device, runtime.precision
-    return Encoder(torch_model, processor, spec, device=device, precision=precision)
+        compile_batch = runtime.batch_size if runtime.compile else None
+    return Encoder(torch_model, processor, spec, device=device, precision=precision, compile_batch=compile_batch)

@@ -38,6 +38,7 @@ class Runtime:
     precision: str = "fp32"
     batch_size: int = DEFAULT_BATCH_SIZE["cpu"]
     threads: int | None = None  # CPU threads for the model; None: every core this process may use
+    compile: bool = False  # compile the image tower for full batches (see CompiledForward)
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
@@ -51,7 +52,8 @@ class Runtime:
 
     def describe(self) -> str:
         threads = f", {self.threads} threads" if self.device_type == "cpu" and self.threads else ""
-        return f"{self.device} {self.precision}, batch {self.batch_size}{threads}"
+        compiled = ", compiled" if self.compile else ""
+        return f"{self.device} {self.precision}, batch {self.batch_size}{threads}{compiled}"
 
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
@@ -98,10 +100,14 @@ def choose_runtime(
     batch_size: int | None = None,
     threads: int | None = None,
     *,
+    compile: bool | None = None,
     flags: frozenset[str] | None = None,
 ) -> Runtime:
     """Fill in whatever was not given with the fastest choice for this machine.
 
+    ``compile`` defaults to on for bf16 on a CPU, where it measured faster (about +18%
+    images/s on SigLIP-L with AVX512-BF16); it only ever applies to full batches, so
+    one-image queries never pay its one-off compile time (about 20 s for SigLIP-L).
     ``flags`` replaces the CPU flags read from /proc/cpuinfo (for tests and for
     deciding on behalf of another machine).
     """
@@ -121,10 +127,41 @@ def choose_runtime(
         batch_size = DEFAULT_BATCH_SIZE.get(kind, DEFAULT_BATCH_SIZE["cpu"])
     if kind == "cpu" and threads is None:
         threads = usable_cores()
-    return Runtime(device=device, precision=precision, batch_size=batch_size, threads=threads)
+    if compile is None:
+        compile = kind == "cpu" and precision == "bf16"
+    return Runtime(device=device, precision=precision, batch_size=batch_size, threads=threads, compile=compile)
 
 
 def apply_threads(runtime: Runtime) -> None:
     """Let the model use every core it was given (torch's default may count cores it cannot use)."""
     if runtime.device_type == "cpu" and runtime.threads and torch.get_num_threads() != runtime.threads:
         torch.set_num_threads(runtime.threads)
+
+
+class CompiledForward:
+    """``forward(pixel_values=...)`` compiled for one batch size; other sizes run it as is.
+
+    TorchInductor with frozen weights (constants folded, weights pre-packed for oneDNN)
+    runs SigLIP-L's image tower about 18% faster in bf16 on an AVX512-BF16 CPU at
+    cosine 0.99998 to the uncompiled bf16 model. Compiling for a single shape (no
+    dynamic shapes, no recompiles) and dispatching other sizes to the plain model keeps
+    single-image queries and the last, partial batch of a run free of compile time.
+    Where compiling fails (no C++ compiler in a slim container, say), it warns once
+    and runs the plain model from then on.
+    """
+
+    def __init__(self, forward, batch_size: int):
+        self._forward = forward
+        self.batch_size = batch_size
+        self._compiled = torch.compile(forward, options={"freezing": True}, dynamic=False)
+        self.failed = False
+
+    def __call__(self, *, pixel_values: torch.Tensor):
+        if self.failed or pixel_values.shape[0] != self.batch_size:
+            return self._forward(pixel_values=pixel_values)
+        try:
+            return self._compiled(pixel_values=pixel_values)
+        except Exception as exc:  # compiler missing or unsupported op: the model still works
+            self.failed = True
+            log.warning("torch.compile failed (%s); running the model uncompiled", str(exc).splitlines()[0][:200])
+            return self._forward(pixel_values=pixel_values)

@@ -99,3 +99,38 @@ def test_encode_pixels_matches_encode_images_in_batches(bf16_encoder, make_image
     one_by_one = np.concatenate([bf16_encoder.encode_images([image]) for image in images])
     batched = bf16_encoder.encode_images(images)
     assert (one_by_one * batched).sum(axis=1).min() >= FIDELITY
+
+
+@pytest.fixture(scope="module")
+def compiled_encoder(tiny_checkpoint):
+    return load_encoder(str(tiny_checkpoint), runtime=Runtime(precision="bf16", batch_size=4, compile=True))
+
+
+def test_compiled_bf16_image_vectors_stay_within_cosine_0999_of_fp32(encoder, compiled_encoder, make_image):
+    images = [make_image(seed) for seed in range(4)]  # one full batch: the compiled path
+    cosines = (encoder.encode_images(images) * compiled_encoder.encode_images(images)).sum(axis=1)
+    assert not compiled_encoder._image_features.failed
+    assert cosines.min() >= FIDELITY, cosines
+
+
+def test_compiled_encoder_runs_other_batch_sizes_uncompiled_and_alike(bf16_encoder, compiled_encoder, make_image):
+    images = [make_image(seed) for seed in range(3)]  # not the compiled size
+    cosines = (bf16_encoder.encode_images(images) * compiled_encoder.encode_images(images)).sum(axis=1)
+    assert cosines.min() >= 0.9999
+
+
+def test_compile_is_on_for_cpu_bf16_and_off_otherwise():
+    assert choose_runtime("cpu", "bf16").compile
+    assert not choose_runtime("cpu", "fp32").compile
+    assert not choose_runtime("cpu", "bf16", compile=False).compile
+
+
+def test_a_failing_compiler_falls_back_to_the_plain_model(tiny_checkpoint, encoder, make_image):
+    import torch._inductor.config as inductor
+
+    broken = load_encoder(str(tiny_checkpoint), runtime=Runtime(precision="fp32", batch_size=2, compile=True))
+    images = [make_image(seed) for seed in range(2)]
+    with inductor.patch({"cpp.cxx": ("/nonexistent/c++",), "fx_graph_cache": False}):
+        vectors = broken.encode_images(images)
+    assert broken._image_features.failed
+    np.testing.assert_allclose(vectors, encoder.encode_images(images), atol=1e-5)
