@@ -146,6 +146,7 @@ def run_queries(encoder, items: int, query_images: list[Path], calls: int) -> Qu
     from storage.vectors import VectorIndex
 
     section(f"queries: {items:,}-item index, real encoder ({encoder.precision} on {encoder.device})")
+    encoder.prepare_for_queries()  # as `rsclip serve` does at start-up
     uploads = [_as_jpeg(path) for path in query_images]
     image_vectors = encoder.encode_images([decode_image(data).image for data in uploads])
     text_vectors = encoder.encode_texts(list(QUERIES))

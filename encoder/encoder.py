@@ -72,6 +72,15 @@ class Encoder:
         with self._lock, torch.inference_mode():
             return _normalise(_pooled(self._image_features(pixel_values=pixels)))
 
+    def prepare_for_queries(self) -> None:
+        """For a server: compile the one-image path too (where compiling is on) and run
+        each path once, so the first user's query does not pay for either."""
+        if isinstance(self._image_features, CompiledForward):
+            self._image_features.batch_sizes.add(1)
+        size = self.spec.image_size
+        self.encode_pixels(np.zeros((1, 3, size, size), dtype=np.float32))
+        self.encode_texts(["warm-up"])
+
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         if not images:
             return np.zeros((0, self.spec.dimension), dtype=np.float32)

@@ -43,6 +43,7 @@ def open_services(settings: ApiSettings, encoder: Encoder | None = None) -> Serv
             from encoder import load_encoder
 
             encoder = load_encoder(settings.model or store.model.model_id, runtime=settings.runtime)
+            encoder.prepare_for_queries()  # compiles now (if on), not on the first user's query
         searcher = Searcher(store, encoder)
     except BaseException:
         store.close()

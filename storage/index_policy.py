@@ -152,16 +152,33 @@ def choose_nprobe(
     cells: int,
     target: float,
 ) -> tuple[int, float, float]:
-    """Smallest nprobe on a 1, 2, 3, 4, 6, 8, 12... ladder at which both kinds reach ``target``
-    (else every cell, which is exact).
+    """Smallest nprobe at which both kinds reach ``target`` (at most every cell, which is exact):
+    up a 1, 2, 3, 4, 6, 8, 12... ladder, then halving the gap below the first step that passes.
 
     ``search(queries, nprobe)`` returns the ids found. Returns (nprobe, image recall, text recall).
     """
+
+    def recalls(nprobe: int) -> tuple[float, float]:
+        return (
+            recall_at_k(search(queries.image_like, nprobe), truth.image_like),
+            recall_at_k(search(queries.text_like, nprobe), truth.text_like),
+        )
+
+    failing = 0
     for nprobe in nprobe_ladder(cells):
-        image = recall_at_k(search(queries.image_like, nprobe), truth.image_like)
-        text = recall_at_k(search(queries.text_like, nprobe), truth.text_like)
+        image, text = recalls(nprobe)
         if image >= target and text >= target:
             break
+        failing = nprobe
+    for _ in range(2):  # the ladder's steps are up to 50% apart: narrow the last one down
+        middle = (failing + nprobe) // 2
+        if middle <= failing:
+            break
+        middle_image, middle_text = recalls(middle)
+        if middle_image >= target and middle_text >= target:
+            nprobe, image, text = middle, middle_image, middle_text
+        else:
+            failing = middle
     return nprobe, image, text
 
 

@@ -134,3 +134,11 @@ def test_a_failing_compiler_falls_back_to_the_plain_model(tiny_checkpoint, encod
         vectors = broken.encode_images(images)
     assert broken._image_features.failed
     np.testing.assert_allclose(vectors, encoder.encode_images(images), atol=1e-5)
+
+
+def test_prepared_encoder_answers_single_image_queries_compiled_and_faithfully(tiny_checkpoint, encoder, make_image):
+    server = load_encoder(str(tiny_checkpoint), runtime=Runtime(precision="bf16", batch_size=4, compile=True))
+    server.prepare_for_queries()
+    image = make_image(7)
+    assert 1 in server._image_features.batch_sizes and not server._image_features.failed
+    assert float(server.encode_images([image])[0] @ encoder.encode_images([image])[0]) >= FIDELITY

@@ -135,3 +135,16 @@ def test_search_restricted_to_allowed_ids_finds_them_even_in_cells_not_probed(tm
         allowed = np.array([ids[i] for i in np.argsort(scores)[:3]], dtype=np.int64)
         _, found = store._vectors.search(vectors[:1], 5, allowed_ids=allowed)
     assert set(found[0][found[0] >= 0].tolist()) == set(allowed.tolist())
+
+
+def test_calibration_settles_close_to_the_smallest_nprobe_that_reaches_the_target():
+    from storage.index_policy import ProbeQueries, choose_nprobe
+
+    queries = ProbeQueries(np.zeros((1, DIM), np.float32), np.zeros((1, DIM), np.float32))
+    truth = ProbeQueries(np.array([[7]]), np.array([[7]]))
+
+    def search(_queries, nprobe):  # finds the true neighbour from 150 cells on
+        return np.array([[7 if nprobe >= 150 else 3]])
+
+    nprobe, image, text = choose_nprobe(search, queries, truth, cells=1024, target=0.96)
+    assert 150 <= nprobe <= 160 and image == text == 1.0
