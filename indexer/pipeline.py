@@ -3,6 +3,7 @@
 Reading happens on the calling thread (tar streams must be read in order); decoding
 and preprocessing run on worker threads, a bounded window ahead of the model, so
 memory stays bounded however large the archive. Identical content is stored once.
+Files indexed before are skipped, replaced or pruned as ``indexer/incremental.py`` says.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import numpy as np
 from tqdm import tqdm
 
 from indexer.decode import DEFAULT_MAX_PIXELS, DecodeError, decode_image
+from indexer.incremental import ChangeTracker
 from indexer.sources import SourceFailure, SourceItem, iter_sources, location
 from storage import NewImage, Store
+from storage.killpoints import kill_point
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +46,12 @@ class Failure:
 class IndexReport:
     seen: int = 0
     added: int = 0
-    already_indexed: int = 0
+    unchanged: int = 0  # same path, size and mtime as recorded (or same content): not embedded again
+    already_indexed: int = 0  # content stored before under another path
     duplicates: int = 0
+    replaced: int = 0  # path indexed before, content changed: embedded again, old content dropped
+    pruned: int = 0  # recorded files no longer found (with prune)
+    pruned_images: int = 0  # images dropped by prune because no file holds their content any more
     failures: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -63,6 +70,7 @@ class _Pending:
     sha256: str
     byte_size: int
     future: Future  # -> (NewImage fields, preprocessed pixels)
+    replaces: bool = False  # the path held other content before
 
 
 class IndexRun:
@@ -77,6 +85,8 @@ class IndexRun:
         workers: int = 2,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         progress: bool = True,
+        prune: bool = False,
+        rehash: bool = False,
     ):
         self.store = store
         self.encoder = encoder
@@ -84,6 +94,9 @@ class IndexRun:
         self.workers = workers
         self.max_pixels = max_pixels
         self.progress = progress
+        self.prune = prune
+        self.rehash = rehash
+        self.changes: ChangeTracker | None = None
         self.report = IndexReport()
         self._hashes_this_run: set[str] = set()
         self._batch: list[tuple[NewImage, np.ndarray]] = []
@@ -91,6 +104,8 @@ class IndexRun:
 
     def run(self, paths: Iterable[str | Path]) -> IndexReport:
         started = time.monotonic()
+        paths = list(paths)
+        self.changes = ChangeTracker(self.store, rehash=self.rehash, prune_roots=paths if self.prune else None)
         bar = tqdm(desc="indexing", unit="img", disable=not self.progress, dynamic_ncols=True)
         window: deque[_Pending] = deque()
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decode") as pool:
@@ -105,7 +120,9 @@ class IndexRun:
                     self._collect(window.popleft(), bar)
             while window:
                 self._collect(window.popleft(), bar)
-        self._flush()
+        self._flush(final=True)
+        swept = self.changes.sweep()
+        self.report.pruned, self.report.pruned_images = swept.removed_locations, swept.removed_images
         self.store.save()
         bar.close()
         self.report.seconds = time.monotonic() - started
@@ -114,6 +131,10 @@ class IndexRun:
     def _admit(self, item: SourceItem, pool: ThreadPoolExecutor) -> _Pending | None:
         """Read the bytes, drop what is already stored, queue the rest for decoding."""
         self.report.seen += 1
+        previous = self.changes.previous(item)
+        if self.changes.unchanged(item, previous):
+            self.report.unchanged += 1
+            return None
         try:
             data = item.read()
         except Exception as exc:  # a member that cannot be read must not stop the run
@@ -122,12 +143,19 @@ class IndexRun:
         sha256 = hashlib.sha256(data).hexdigest()
         if sha256 in self._hashes_this_run:
             self.report.duplicates += 1
+            self.changes.place(item, sha256, len(data))
             return None
         self._hashes_this_run.add(sha256)
+        if previous is not None and previous.sha256 == sha256:
+            self.report.unchanged += 1  # touched, not changed: only size/mtime are updated
+            self.changes.place(item, sha256, len(data))
+            return None
         if self.store.existing_sha256([sha256]):
             self.report.already_indexed += 1
+            self.changes.place(item, sha256, len(data))
             return None
-        return _Pending(item, sha256, len(data), pool.submit(self._decode, data))
+        replaces = previous is not None
+        return _Pending(item, sha256, len(data), pool.submit(self._decode, data), replaces)
 
     def _decode(self, data: bytes):
         decoded = decode_image(data, max_pixels=self.max_pixels)
@@ -154,18 +182,20 @@ class IndexRun:
             mtime=item.mtime,
         )
         self._batch.append((record, pixels))
+        self.report.replaced += pending.replaces
         if len(self._batch) >= self.batch_size:
             self._flush()
         bar.update(1)
 
-    def _flush(self) -> None:
-        if not self._batch:
-            return
-        records = [record for record, _ in self._batch]
-        vectors = self.encoder.encode_pixels(np.stack([pixels for _, pixels in self._batch]))
-        self.store.add(records, vectors)
-        self.report.added += len(records)
-        self._batch.clear()
+    def _flush(self, final: bool = False) -> None:
+        if self._batch:
+            records = [record for record, _ in self._batch]
+            vectors = self.encoder.encode_pixels(np.stack([pixels for _, pixels in self._batch]))
+            self.store.add(records, vectors)
+            self.report.added += len(records)
+            self._batch.clear()
+        self.changes.flush(final)
+        kill_point("index.batch")
         if time.monotonic() - self._last_checkpoint > CHECKPOINT_SECONDS:
             self.store.save()
             self._last_checkpoint = time.monotonic()
@@ -173,8 +203,10 @@ class IndexRun:
     def _fail(self, source: str, member: str, reason: str) -> None:
         failure = Failure(source, member, reason)
         self.report.failures.append(failure)
+        self.changes.keep(source, member)
         log.warning("skipped %s: %s", failure.name, reason)
 
 
 def index_paths(paths: Iterable[str | Path], store: Store, encoder, **options) -> IndexReport:
+    """Index ``paths`` into ``store``; options as :class:`IndexRun` (``prune``, ``rehash``...)."""
     return IndexRun(store, encoder, **options).run(paths)

@@ -132,3 +132,35 @@ def _iter_tar(path: Path) -> Iterator[SourceItem]:
             handle = archive.extractfile(member)
             data = handle.read() if handle is not None else b""
             yield SourceItem(str(path), member.name, member.size, float(member.mtime), lambda data=data: data)
+
+
+class MemberNotFoundError(LookupError):
+    """A recorded image can no longer be read where the catalog says it is."""
+
+
+def read_member(source: str, member: str) -> bytes:
+    """The bytes of one recorded image: ``member`` of folder or archive ``source``.
+
+    Archives are read in place (never extracted). A member that would lead outside
+    ``source`` (absolute, or with ``..``) is refused, whatever the catalog says.
+    """
+    parts = PurePosixPath(member).parts
+    if not member or PurePosixPath(member).is_absolute() or ".." in parts or "\\" in member:
+        raise MemberNotFoundError(f"refusing {member!r}: not a path inside {source}")
+    path = Path(source)
+    kind = archive_kind(path)
+    try:
+        if kind == "zip":
+            with zipfile.ZipFile(path) as archive:
+                return archive.read(member)
+        if kind == "tar":
+            with tarfile.open(path, mode="r:*") as archive:
+                handle = archive.extractfile(archive.getmember(member))
+                if handle is None:
+                    raise KeyError(member)
+                return handle.read()
+        return (path / Path(*parts)).read_bytes()
+    except KeyError:
+        raise MemberNotFoundError(f"{location(source, member)} is no longer in the archive") from None
+    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+        raise MemberNotFoundError(f"cannot read {location(source, member)}: {exc}") from None

@@ -60,3 +60,43 @@ class StoreStats:
     disk_bytes: int
     database_url: str
     files: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RecordedLocation:
+    """Where the catalog last saw a file or member, and which content it held then."""
+
+    id: int
+    source: str
+    member: str
+    byte_size: int
+    mtime: float | None
+    image_id: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A file or member that (now) holds content the catalog already has."""
+
+    source: str
+    member: str
+    byte_size: int
+    mtime: float | None
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ChangeSummary:
+    """What a write did besides adding images: images dropped because no file holds them any more."""
+
+    removed_images: int = 0
+    removed_locations: int = 0
+
+
+@dataclass(frozen=True)
+class IndexVersion:
+    """What is in service: the active generation and how many times its FAISS file was saved."""
+
+    generation_id: int
+    index_version: int

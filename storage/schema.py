@@ -9,12 +9,45 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import Connection, Engine, inspect, select, text
 
 from storage.models import Base, SchemaVersionRow
 
+
+def _v2_locations_and_generation_status(connection: Connection) -> None:
+    """Add ``locations`` (one row per file or member, backfilled from ``images``) and
+    ``generations.status``, for incremental updates, prune and resumable reindex.
+
+    Written as plain DDL, not from the models, so it stays what it was when later
+    migrations change the models.
+    """
+    connection.execute(
+        text(
+            "CREATE TABLE locations ("
+            " id INTEGER NOT NULL PRIMARY KEY,"
+            " source VARCHAR NOT NULL,"
+            " member VARCHAR NOT NULL,"
+            " byte_size INTEGER NOT NULL,"
+            " mtime FLOAT,"
+            " image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
+            " indexing BOOLEAN NOT NULL DEFAULT 0)"
+        )
+    )
+    connection.execute(text("CREATE UNIQUE INDEX ix_locations_source_member ON locations (source, member)"))
+    connection.execute(text("CREATE INDEX ix_locations_image_id ON locations (image_id)"))
+    connection.execute(
+        text(
+            "INSERT INTO locations (source, member, byte_size, mtime, image_id, indexing)"
+            " SELECT source, member, byte_size, mtime, id, 0 FROM images"
+            # a path re-indexed after its content changed has several rows: the newest holds
+            " WHERE id IN (SELECT max(id) FROM images GROUP BY source, member)"
+        )
+    )
+    connection.execute(text("ALTER TABLE generations ADD COLUMN status VARCHAR(16) NOT NULL DEFAULT 'ready'"))
+
+
 # MIGRATIONS[n] upgrades a database from version n + 1 to n + 2.
-MIGRATIONS: list[Callable[[Connection], None]] = []
+MIGRATIONS: list[Callable[[Connection], None]] = [_v2_locations_and_generation_status]
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 
 

@@ -9,6 +9,10 @@ Order of writes: a batch of rows and their vectors is committed to SQLite in one
 transaction first, then added to FAISS in memory; FAISS is saved atomically at
 checkpoints. A crash between the two loses nothing, because the catalog keeps the
 vectors and the next open re-adds whatever the saved FAISS file lacks.
+
+Where each image's content lives (and incremental updates, prune) is in
+``storage/locations.py``; building a new generation beside this one and switching
+to it in ``storage/generations.py``; ``storage/check.py`` verifies and repairs.
 """
 
 from __future__ import annotations
@@ -23,9 +27,12 @@ from sqlalchemy import create_engine, event, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from storage.errors import ModelMismatchError, StoreLockedError, StoreNotFoundError
+from storage import generations
+from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
-from storage.records import Hit, ImageRecord, ModelIdentity, NewImage, StoreStats
+from storage.killpoints import kill_point
+from storage.locations import LocationMethods, point, release
+from storage.records import Hit, ImageRecord, IndexVersion, ModelIdentity, NewImage, StoreStats
 from storage.schema import ensure_schema
 from storage.vectors import VectorIndex
 
@@ -74,15 +81,18 @@ def _identity(generation: GenerationRow) -> ModelIdentity:
     return ModelIdentity(generation.model_id, generation.model_fingerprint, generation.dimension)
 
 
-class Store:
+class Store(LocationMethods):
     """Catalog + vector index of one data directory.
 
     Open with ``writable=True`` to index: that takes the directory's write lock, so a
     second writer gets :class:`StoreLockedError` instead of corrupting anything.
-    Readers take no lock and may run beside a writer.
+    Readers take no lock and may run beside a writer. ``recover=False`` opens the
+    files as they are on disk (for ``rsclip check``), without reconciling them.
     """
 
-    def __init__(self, data_dir: str | Path, *, database_url: str | None = None, writable: bool = False):
+    def __init__(
+        self, data_dir: str | Path, *, database_url: str | None = None, writable: bool = False, recover: bool = True
+    ):
         self.data_dir = Path(data_dir)
         if not writable and not self.data_dir.is_dir():
             raise StoreNotFoundError(
@@ -102,11 +112,11 @@ class Store:
         self.database_url = database_url or default_database_url(self.data_dir)
         self._engine = _make_engine(self.database_url)
         ensure_schema(self._engine)
-        self._generation: GenerationRow | None = self._load_active_generation()
+        self._generation: GenerationRow | None = None
         self._vectors: VectorIndex | None = None
-        if self._generation is not None:
-            self._vectors = self._open_vectors(self._generation)
-            self.reconcile()
+        self._open_active_generation(recover)
+        if writable and recover:
+            generations.drop_retiring(self)  # finish a reindex that crashed after its switch
 
     # -- lifecycle ------------------------------------------------------------
     def close(self) -> None:
@@ -150,6 +160,12 @@ class Store:
                 f"model. Use --model {current.model_id}, or a new --data-dir for the other model."
             )
 
+    def begin_generation(self, model: ModelIdentity) -> "generations.GenerationBuild":
+        """Start (or resume) building a generation of ``model`` beside the one in service."""
+        if not self.writable:
+            raise PermissionError("this Store was opened read-only")
+        return generations.begin(self, model, VectorIndex.create(model.dimension).index_type)
+
     # -- writing --------------------------------------------------------------
     def existing_sha256(self, hashes: Iterable[str]) -> dict[str, int]:
         """Map each already stored content hash to its image id."""
@@ -181,7 +197,11 @@ class Store:
                 EmbeddingRow(image_id=image_id, generation_id=self._generation.id, vector=vector.tobytes())
                 for image_id, vector in zip(ids, vectors)
             )
+            # the new content's files; content they held before goes if no file holds it now
+            replaced = point(session, [(i.source, i.member, i.byte_size, i.mtime, n) for i, n in zip(images, ids)])
+            removed = release(session, replaced)
         self._vectors.add(np.asarray(ids, dtype=np.int64), vectors)
+        self._vectors.remove(np.asarray(removed, dtype=np.int64))
         return ids
 
     def save(self) -> None:
@@ -190,6 +210,7 @@ class Store:
         if self._generation is None:
             return
         self._vectors.save(self._vectors_path(self._generation))
+        kill_point("store.save")
         with Session(self._engine) as session, session.begin():
             session.execute(
                 update(GenerationRow)
@@ -224,11 +245,12 @@ class Store:
     def search(self, queries: np.ndarray, k: int = 10, offset: int = 0) -> list[list[Hit]]:
         """Nearest images for each query vector, best first, metadata attached."""
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-        if self._vectors is None or self._vectors.count == 0:
+        vectors = self._vectors  # one index for the whole query, even if a writer swaps it meanwhile
+        if vectors is None or vectors.count == 0:
             return [[] for _ in queries]
-        if queries.shape[1] != self._vectors.dimension:
-            raise ValueError(f"query has {queries.shape[1]} dimensions, the index {self._vectors.dimension}")
-        scores, ids = self._vectors.search(queries, k + offset)
+        if queries.shape[1] != vectors.dimension:
+            raise ValueError(f"query has {queries.shape[1]} dimensions, the index {vectors.dimension}")
+        scores, ids = vectors.search(queries, k + offset)
         records = self.get_many(sorted({int(i) for i in ids.ravel() if i >= 0}))
         return [
             [
@@ -238,6 +260,22 @@ class Store:
             ]
             for row_scores, row_ids in zip(scores, ids)
         ]
+
+    @property
+    def loaded_version(self) -> IndexVersion | None:
+        """Which generation, at which FAISS save, this Store serves."""
+        generation = self._generation
+        return None if generation is None else IndexVersion(generation.id, generation.index_version)
+
+    def current_version(self) -> IndexVersion | None:
+        """What the catalog says is in service now: one small query, cheap enough per request.
+
+        Differs from :attr:`loaded_version` after another process switched generations
+        or saved new vectors; a reader then opens a fresh Store to serve them.
+        """
+        with Session(self._engine) as session:
+            row = session.execute(select(GenerationRow.id, GenerationRow.index_version).where(GenerationRow.active)).first()
+        return None if row is None else IndexVersion(row[0], row[1])
 
     def stats(self) -> StoreStats:
         with Session(self._engine) as session:
@@ -292,6 +330,33 @@ class Store:
             raise PermissionError("this Store was opened read-only")
         if self._generation is None:
             raise RuntimeError("bind_model() must be called before writing")
+
+    def _open_active_generation(self, recover: bool) -> None:
+        """Load the active generation's FAISS file (and reconcile it with the catalog).
+
+        A reader may open while a reindex switches generations and deletes the old
+        one's files and vectors; it then tries again, so it never serves a half-gone one.
+        """
+        for _attempt in range(10):
+            generation = self._load_active_generation()
+            if generation is None:
+                return
+            try:
+                self._generation, self._vectors = generation, self._open_vectors(generation)
+                if recover:
+                    self.reconcile()
+            except RuntimeError:  # the file went away between the check and the read
+                if self.writable:
+                    raise
+                continue
+            current = self._load_active_generation()
+            if self.writable or (current is not None and current.id == generation.id):
+                return
+        raise StoreError(f"The index at {self.data_dir} kept changing while it was being opened; try again.")
+
+    def _adopt(self, generation: GenerationRow, vectors: VectorIndex) -> None:
+        """Serve a generation just switched to (called by storage/generations.py)."""
+        self._generation, self._vectors = generation, vectors
 
     def _load_active_generation(self) -> GenerationRow | None:
         with Session(self._engine, expire_on_commit=False) as session:

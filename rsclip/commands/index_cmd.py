@@ -15,12 +15,19 @@ def add_parser(commands) -> None:
         help="add images from folders and archives to the index",
         description="Decode every image in PATHs (folders recursively, .zip, .tar, .tar.gz/.tgz, single "
         "files), embed it and add it to the index. Identical content is stored once; files already "
-        "indexed are skipped; a file that cannot be decoded is reported and skipped.",
+        "indexed with the same size and mtime are skipped without reading; changed files are embedded "
+        "again (the old vector replaced); a file that cannot be decoded is reported and skipped.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="folder, archive or image file")
     add_common(parser, model_help=MODEL_FOR_INDEX)
     parser.add_argument("--batch-size", type=int, default=16, metavar="N", help="images per model call (16)")
     parser.add_argument("--workers", type=int, default=2, metavar="N", help="decode threads (2)")
+    parser.add_argument(
+        "--prune", action="store_true", help="also forget indexed files under PATHs that no longer exist"
+    )
+    parser.add_argument(
+        "--rehash", action="store_true", help="hash every file even if its size and mtime are unchanged"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(handler=run)
@@ -34,14 +41,21 @@ def run(args, settings: Settings) -> int:
         recorded = store.model.model_id if store.model else None
         encoder = load_model(settings.model or recorded or settings.model_for_new_index())
         store.bind_model(model_identity(encoder))
-        run = IndexRun(store, encoder, batch_size=args.batch_size, workers=args.workers, progress=not args.quiet)
+        run = IndexRun(
+            store, encoder, batch_size=args.batch_size, workers=args.workers, progress=not args.quiet,
+            prune=args.prune, rehash=args.rehash,
+        )
         report = run.run(args.paths)
         total = store.count()
     summary = {
         "seen": report.seen,
         "added": report.added,
+        "unchanged": report.unchanged,
+        "replaced": report.replaced,
         "already_indexed": report.already_indexed,
         "duplicates": report.duplicates,
+        "pruned": report.pruned,
+        "pruned_images": report.pruned_images,
         "failed": report.failed,
         "failures": [{"source": f.source, "member": f.member, "reason": f.reason} for f in report.failures],
         "seconds": round(report.seconds, 3),
@@ -53,8 +67,10 @@ def run(args, settings: Settings) -> int:
         return 0
     print(
         f"Indexed {report.added} new image(s) in {report.seconds:.1f} s ({report.images_per_second:.1f} img/s); "
-        f"{report.already_indexed} already indexed, {report.duplicates} duplicate(s), {report.failed} failed. "
-        f"The index now holds {total} image(s)."
+        f"{report.unchanged} unchanged, {report.replaced} replaced, {report.already_indexed} already indexed, "
+        f"{report.duplicates} duplicate(s), {report.failed} failed"
+        + (f", {report.pruned} gone file(s) pruned" if args.prune else "")
+        + f". The index now holds {total} image(s)."
     )
     for failure in report.failures:
         print(f"  failed: {failure.name}: {failure.reason}")
