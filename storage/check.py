@@ -169,15 +169,14 @@ def _check_faiss_file(store: Store, report: CheckReport, generation: GenerationI
 def _count_differing(store: Store, generation_id: int, vectors: VectorIndex, ids: np.ndarray) -> int:
     wanted = set(ids.tolist())
     differ = 0
-    for chunk_ids, chunk in generations.stream_vectors(store, generation_id):
-        for image_id, expected in zip(chunk_ids.tolist(), chunk):
-            if image_id not in wanted or expected.size != vectors.dimension:
-                continue
-            try:
-                stored = vectors.reconstruct(image_id)
-            except RuntimeError:  # an index type that cannot give vectors back: compare ids only
-                return 0
-            differ += not np.allclose(stored, expected, atol=1e-5)
+    for image_id, blob in _embedding_blobs(store, generation_id):
+        if image_id not in wanted or _malformed(blob, vectors.dimension):
+            continue
+        try:
+            stored = vectors.reconstruct(image_id)
+        except RuntimeError:  # an index type that cannot give vectors back: compare ids only
+            return 0
+        differ += not np.allclose(stored, np.frombuffer(blob, dtype=np.float32), atol=1e-5)
     return differ
 
 

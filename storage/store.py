@@ -343,12 +343,13 @@ class Store(LocationMethods):
                 return
             try:
                 self._generation, self._vectors = generation, self._open_vectors(generation)
-                if recover:
-                    self.reconcile()
-            except RuntimeError:  # the file went away between the check and the read
-                if self.writable:
-                    raise
-                continue
+            except RuntimeError:
+                if not self._vectors_path(generation).exists():
+                    continue  # a reindex deleted it between the check and the read: look again
+                log.warning("%s cannot be read; rebuilding it from the catalog", self._vectors_path(generation))
+                self._generation, self._vectors = generation, VectorIndex.create(generation.dimension)
+            if recover:
+                self.reconcile()
             current = self._load_active_generation()
             if self.writable or (current is not None and current.id == generation.id):
                 return
@@ -367,9 +368,12 @@ class Store(LocationMethods):
 
     def _open_vectors(self, generation: GenerationRow) -> VectorIndex:
         path = self._vectors_path(generation)
-        if path.is_file():
-            return VectorIndex.load(path)
-        return VectorIndex.create(generation.dimension)
+        if not path.is_file():
+            return VectorIndex.create(generation.dimension)
+        vectors = VectorIndex.load(path)
+        if vectors.dimension != generation.dimension:
+            raise RuntimeError(f"{path.name} holds {vectors.dimension}-d vectors, the generation {generation.dimension}-d")
+        return vectors
 
     def _load_vectors(self, image_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with Session(self._engine) as session:
@@ -379,6 +383,9 @@ class Store(LocationMethods):
                     EmbeddingRow.image_id.in_([int(i) for i in image_ids]),
                 )
             ).all()
-        ids = np.array([row[0] for row in rows], dtype=np.int64)
-        vectors = np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows])
-        return ids, vectors
+        well_formed = [row for row in rows if len(row[1]) == 4 * self._generation.dimension]
+        if len(well_formed) < len(rows):
+            log.warning("%d stored vector(s) are malformed; run `rsclip check --repair`", len(rows) - len(well_formed))
+        ids = np.array([row[0] for row in well_formed], dtype=np.int64)
+        vectors = np.frombuffer(b"".join(row[1] for row in well_formed), dtype=np.float32)
+        return ids, vectors.reshape(len(well_formed), self._generation.dimension)

@@ -1,0 +1,62 @@
+"""A catalog written by the first schema version is upgraded in place, nothing lost."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+
+from storage import Store
+from storage.check import check_store, repair_store
+from storage.schema import CURRENT_VERSION
+from tests.storage.test_store import MODEL, new_images, unit_vectors
+
+
+def downgrade_to_version_1(data_dir) -> None:
+    """Make the catalog look like one rsclip-search 0.1 wrote: no locations, no generation status."""
+    connection = sqlite3.connect(data_dir / "catalog.sqlite")
+    connection.executescript(
+        """
+        DROP TABLE locations;
+        ALTER TABLE generations DROP COLUMN status;
+        UPDATE schema_version SET version = 1;
+        """
+    )
+    connection.commit()
+    connection.close()
+
+
+def test_a_version_1_catalog_gets_a_location_per_image_and_stays_consistent(tmp_path):
+    with Store(tmp_path / "data", writable=True) as store:
+        store.bind_model(MODEL)
+        store.add(new_images(4), unit_vectors(4))
+        store.save()
+    downgrade_to_version_1(tmp_path / "data")
+    with Store(tmp_path / "data", writable=True) as store:
+        assert [store.recorded_location("/archive.zip", f"chip_{i}.png").image_id for i in range(4)] == [1, 2, 3, 4]
+        assert store.recorded_location("/archive.zip", "chip_2.png").byte_size == 102
+        assert check_store(store).ok
+    connection = sqlite3.connect(tmp_path / "data" / "catalog.sqlite")
+    assert connection.execute("select version from schema_version").fetchone()[0] == CURRENT_VERSION == 2
+    assert connection.execute("select status from generations").fetchall() == [("ready",)]
+
+
+def test_a_path_indexed_twice_under_version_1_keeps_only_its_newest_content(tmp_path):
+    """Version 1 added a new row when a file's content changed and kept the old one."""
+    with Store(tmp_path / "data", writable=True) as store:
+        store.bind_model(MODEL)
+        store.add(new_images(3), unit_vectors(3))
+        store.save()
+    downgrade_to_version_1(tmp_path / "data")
+    connection = sqlite3.connect(tmp_path / "data" / "catalog.sqlite")
+    connection.execute("UPDATE images SET member = 'chip_0.png' WHERE id = 2")  # 2 is chip_0's newer content
+    connection.commit()
+    connection.close()
+    with Store(tmp_path / "data", writable=True, recover=False) as store:
+        assert store.recorded_location("/archive.zip", "chip_0.png").image_id == 2
+        report = check_store(store)
+        assert [p.code for p in report.problems] == ["images-without-file"]
+        repair_store(store, report)
+        assert check_store(store).ok and store.count() == 2
+        assert store.vector(1) is None
+        np.testing.assert_allclose(store.vector(2), unit_vectors(3)[1], atol=1e-6)
