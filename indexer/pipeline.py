@@ -204,7 +204,7 @@ class IndexRun:
         failure = Failure(source, member, reason)
         self.report.failures.append(failure)
         self.changes.keep(source, member)
-        log.warning("skipped %s: %s", failure.name, reason)
+        log.info("skipped %s: %s", failure.name, reason)
 
 
 def index_paths(paths: Iterable[str | Path], store: Store, encoder, **options) -> IndexReport:

@@ -134,7 +134,7 @@ def _iter_tar(path: Path) -> Iterator[SourceItem]:
             yield SourceItem(str(path), member.name, member.size, float(member.mtime), lambda data=data: data)
 
 
-class MemberNotFoundError(LookupError):
+class MemberNotFoundError(FileNotFoundError):
     """A recorded image can no longer be read where the catalog says it is."""
 
 
@@ -142,10 +142,12 @@ def read_member(source: str, member: str) -> bytes:
     """The bytes of one recorded image: ``member`` of folder or archive ``source``.
 
     Archives are read in place (never extracted). A member that would lead outside
-    ``source`` (absolute, or with ``..``) is refused, whatever the catalog says.
+    ``source`` (absolute, or with ``..``) is refused, whatever the catalog says. An
+    empty member means ``source`` is the file itself. Raises MemberNotFoundError
+    (a FileNotFoundError) when the item is gone or unreadable.
     """
     parts = PurePosixPath(member).parts
-    if not member or PurePosixPath(member).is_absolute() or ".." in parts or "\\" in member:
+    if PurePosixPath(member).is_absolute() or ".." in parts or "\\" in member:
         raise MemberNotFoundError(f"refusing {member!r}: not a path inside {source}")
     path = Path(source)
     kind = archive_kind(path)
@@ -159,7 +161,7 @@ def read_member(source: str, member: str) -> bytes:
                 if handle is None:
                     raise KeyError(member)
                 return handle.read()
-        return (path / Path(*parts)).read_bytes()
+        return (path / Path(*parts)).read_bytes() if member else path.read_bytes()
     except KeyError:
         raise MemberNotFoundError(f"{location(source, member)} is no longer in the archive") from None
     except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:

@@ -18,7 +18,7 @@ to it in ``storage/generations.py``; ``storage/check.py`` verifies and repairs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -241,6 +241,15 @@ class Store(LocationMethods):
             return self._vectors.reconstruct(image_id)
         except RuntimeError:
             return None
+
+    def iter_vectors(self, chunk_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Every stored vector of the active generation as (ids, vectors) chunks, in id order.
+
+        Read from the catalog, not FAISS, so it works for any index type and streams
+        in bounded memory however large the index.
+        """
+        if self._generation is not None:
+            yield from generations.stream_vectors(self, self._generation.id, chunk_size)
 
     def search(self, queries: np.ndarray, k: int = 10, offset: int = 0) -> list[list[Hit]]:
         """Nearest images for each query vector, best first, metadata attached."""

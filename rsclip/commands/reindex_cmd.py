@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from rsclip.commands.common import add_common, load_model, open_writable
+from rsclip.commands.common import add_common, add_pipeline_flags, load_model, open_writable
 from rsclip.errors import UserError
 from rsclip.settings import Settings
 from storage import StoreNotFoundError
@@ -22,10 +22,7 @@ def add_parser(commands) -> None:
     )
     add_common(parser, model_help="model for the new generation, hub id or checkpoint folder")
     parser.add_argument("--keep", action="store_true", help="keep the old generation after the switch")
-    parser.add_argument("--batch-size", type=int, default=16, metavar="N", help="images per model call (16)")
-    parser.add_argument("--workers", type=int, default=2, metavar="N", help="decode threads (2)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_pipeline_flags(parser)
     parser.set_defaults(handler=run)
 
 
