@@ -31,13 +31,16 @@ class LiveSearcher:
         open_store: Callable[[], Store],
         load_encoder: Callable[[str], Encoder],
         *,
+        store: Store | None = None,
         encoder: Encoder | None = None,
         check_interval: float = 1.0,
     ):
+        """``open_store`` opens a fresh read-only Store; ``store``/``encoder``: what to serve first
+        (default: open one, and load the model it records)."""
         self._open_store = open_store
         self._load_encoder = load_encoder
         self.check_interval = check_interval
-        store = open_store()
+        store = store or open_store()
         try:
             if encoder is None and store.model is not None:
                 encoder = load_encoder(store.model.model_id)

@@ -19,6 +19,7 @@ class ApiSettings:
     model: str | None = None  # None: the model the index was built with
     database_url: str | None = None
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
+    reload_seconds: float = 1.0  # how often to look for an index another process changed
 
     @classmethod
     def from_settings(cls, settings: Settings, **limits) -> ApiSettings:
