@@ -140,8 +140,8 @@ class FeatureSink:
     def existing_sha256(self, _hashes) -> dict[str, int]:
         return {}  # nothing is "already indexed": every input gets a row
 
-    def recorded_location(self, _source: str, _member: str) -> None:
-        return None  # no file was seen before: every one is read
+    def recorded_in_directory(self, _source: str, _directory: str) -> dict:
+        return {}  # no file was seen before: every one is read
 
     def place(self, placements):
         return []  # a second file with the same content adds no row

@@ -19,6 +19,7 @@ from storage import Store
 from storage.records import ChangeSummary, Placement, RecordedLocation
 
 _FLUSH_EVERY = 512  # seen marks and placements written per transaction
+_FOLDERS_CACHED = 4  # a folder walk comes back to a folder after an archive found inside it
 
 
 def input_root(raw: str | Path) -> str:
@@ -32,6 +33,7 @@ class ChangeTracker:
         self.rehash = rehash
         self.prune_roots = None if prune_roots is None else [input_root(root) for root in prune_roots]
         self._seen: list[int] = []
+        self._folders: dict[tuple[str, str], dict[str, RecordedLocation]] = {}
         self._placements: list[Placement] = []
         if self.prune_roots is not None:
             store.mark_for_sweep(self.prune_roots)
@@ -41,7 +43,14 @@ class ChangeTracker:
         return self.prune_roots is not None
 
     def previous(self, item: SourceItem) -> RecordedLocation | None:
-        return self.store.recorded_location(item.source, item.member)
+        """What the catalog recorded for this file, looked up a folder at a time."""
+        key = (item.source, item.member.rpartition("/")[0])
+        recorded = self._folders.get(key)
+        if recorded is None:
+            recorded = self._folders[key] = self.store.recorded_in_directory(*key)
+            if len(self._folders) > _FOLDERS_CACHED:
+                del self._folders[next(iter(self._folders))]
+        return recorded.get(item.member)
 
     def unchanged(self, item: SourceItem, previous: RecordedLocation | None) -> bool:
         """Same path, size and mtime as recorded: skip without reading (and keep it from the sweep)."""

@@ -185,6 +185,25 @@ class LocationMethods:
             found = _recorded(session, LocationRow.source == source, LocationRow.member == member)
         return found[0] if found else None
 
+    def recorded_in_directory(self, source: str, directory: str) -> dict[str, RecordedLocation]:
+        """Every recorded member of ``source`` directly inside ``directory`` ("" = top level).
+
+        One range scan of the (source, member) index, so an index run looks up a whole
+        folder's files at once instead of one query per file.
+        """
+        conditions = [LocationRow.source == source]
+        if directory:
+            prefix = directory + "/"
+            conditions += [
+                LocationRow.member >= prefix,
+                LocationRow.member < directory + chr(ord("/") + 1),
+                func.instr(func.substr(LocationRow.member, len(prefix) + 1), "/") == 0,
+            ]
+        else:
+            conditions.append(func.instr(LocationRow.member, "/") == 0)
+        with Session(self._engine) as session:
+            return {location.member: location for location in _recorded(session, *conditions)}
+
     def locations_of(self, image_id: int) -> list[RecordedLocation]:
         with Session(self._engine) as session:
             return _recorded(session, LocationRow.image_id == int(image_id))

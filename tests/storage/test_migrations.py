@@ -26,12 +26,16 @@ def downgrade_to_version_1(data_dir) -> None:
     connection.close()
 
 
-def test_a_version_1_catalog_gets_a_location_per_image_and_stays_consistent(tmp_path):
-    with Store(tmp_path / "data", writable=True) as store:
+def version_1_catalog(data_dir, images: int) -> None:
+    with Store(data_dir, writable=True) as store:
         store.bind_model(MODEL)
-        store.add(new_images(4), unit_vectors(4))
+        store.add(new_images(images), unit_vectors(images))
         store.save()
-    downgrade_to_version_1(tmp_path / "data")
+    downgrade_to_version_1(data_dir)
+
+
+def test_a_version_1_catalog_gets_a_location_per_image_and_stays_consistent(tmp_path):
+    version_1_catalog(tmp_path / "data", images=4)
     with Store(tmp_path / "data", writable=True) as store:
         assert [store.recorded_location("/archive.zip", f"chip_{i}.png").image_id for i in range(4)] == [1, 2, 3, 4]
         assert store.recorded_location("/archive.zip", "chip_2.png").byte_size == 102
@@ -43,11 +47,7 @@ def test_a_version_1_catalog_gets_a_location_per_image_and_stays_consistent(tmp_
 
 def test_a_path_indexed_twice_under_version_1_keeps_only_its_newest_content(tmp_path):
     """Version 1 added a new row when a file's content changed and kept the old one."""
-    with Store(tmp_path / "data", writable=True) as store:
-        store.bind_model(MODEL)
-        store.add(new_images(3), unit_vectors(3))
-        store.save()
-    downgrade_to_version_1(tmp_path / "data")
+    version_1_catalog(tmp_path / "data", images=3)
     connection = sqlite3.connect(tmp_path / "data" / "catalog.sqlite")
     connection.execute("UPDATE images SET member = 'chip_0.png' WHERE id = 2")  # 2 is chip_0's newer content
     connection.commit()
