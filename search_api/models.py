@@ -27,6 +27,9 @@ class Stats(BaseModel):
     sources: dict[str, int]
     model: str | None
     model_fingerprint: str | None
+    model_random_weights: bool = Field(
+        False, description="True for the tiny random checkpoint of the offline demo: rankings mean nothing"
+    )
     dimension: int | None
     index_type: str | None
     index_version: int

@@ -25,6 +25,7 @@ def stats(services: ServicesDep) -> Stats:
         sources=stats.sources,
         model=model and model.model_id,
         model_fingerprint=model and model.fingerprint,
+        model_random_weights=services.encoder.spec.random_weights,
         dimension=model and model.dimension,
         index_type=stats.index_type,
         index_version=stats.index_version,

@@ -247,6 +247,7 @@ function wire() {
     .then((stats) => {
       const model = (stats.model || "no model").split("/").pop();
       $("#stats").textContent = `${stats.items} images · ${model} · ${stats.dimension}-d`;
+      $("#random-weights").hidden = !stats.model_random_weights;
     })
     .catch((error) => setStatus($("#stats"), error.message, true));
 }

@@ -21,6 +21,7 @@ def test_stats_reports_the_index(client, indexed, encoder):
     assert body["items"] == body["vectors"] == len(indexed.ids)
     assert body["dimension"] == encoder.spec.dimension
     assert body["model_fingerprint"] == encoder.spec.fingerprint
+    assert body["model_random_weights"] is True  # the tests' tiny checkpoint
     assert sum(body["sources"].values()) == len(indexed.ids)
 
 

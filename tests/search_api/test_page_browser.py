@@ -66,6 +66,7 @@ def _wait_for_thumbnails(page) -> None:
 def test_page_shows_what_the_index_holds(page, indexed):
     page.wait_for_function("document.querySelector('#stats').textContent.includes('images')")
     assert page.locator("#stats").inner_text().startswith(f"{len(indexed.ids)} images")
+    assert page.locator("#random-weights").is_visible()  # the tests' checkpoint has random weights
 
 
 def test_typing_a_query_shows_results_with_thumbnails_and_scores(page, indexed):
