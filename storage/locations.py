@@ -197,10 +197,10 @@ class LocationMethods:
             conditions += [
                 LocationRow.member >= prefix,
                 LocationRow.member < directory + chr(ord("/") + 1),
-                func.instr(func.substr(LocationRow.member, len(prefix) + 1), "/") == 0,
+                func.substr(LocationRow.member, len(prefix) + 1).not_like("%/%"),
             ]
         else:
-            conditions.append(func.instr(LocationRow.member, "/") == 0)
+            conditions.append(LocationRow.member.not_like("%/%"))
         with Session(self._engine) as session:
             return {location.member: location for location in _recorded(session, *conditions)}
 

@@ -157,7 +157,8 @@ class Store(LocationMethods):
             raise ModelMismatchError(
                 f"The index at {self.data_dir} was built with model '{current.model_id}' "
                 f"({current.dimension}-d); '{identity.model_id}' ({identity.dimension}-d) is a different "
-                f"model. Use --model {current.model_id}, or a new --data-dir for the other model."
+                f"model. Use --model {current.model_id}, move the index to the other model with "
+                f"`rsclip reindex --model {identity.model_id}`, or use a new --data-dir for it."
             )
 
     def begin_generation(self, model: ModelIdentity) -> "generations.GenerationBuild":
