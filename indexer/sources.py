@@ -30,6 +30,7 @@ class SourceItem:
     size: int
     mtime: float | None
     read: Callable[[], bytes]
+    path: str | None = None  # the file on disk, when it is one: big rasters are read from it window by window
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def iter_sources(paths: Iterable[str | Path]) -> Iterator[SourceItem | SourceFai
             yield from _iter_archive(path)
         elif path.is_file():
             stat = path.stat()
-            yield SourceItem(str(path.parent), path.name, stat.st_size, stat.st_mtime, path.read_bytes)
+            yield SourceItem(str(path.parent), path.name, stat.st_size, stat.st_mtime, path.read_bytes, str(path))
         else:
             yield SourceFailure(str(path), "", "no such file or folder")
 
@@ -92,7 +93,8 @@ def _iter_folder(folder: Path) -> Iterator[SourceItem | SourceFailure]:
                 except OSError as exc:
                     yield SourceFailure(str(folder), path.relative_to(folder).as_posix(), exc.strerror or str(exc))
                     continue
-                yield SourceItem(str(folder), path.relative_to(folder).as_posix(), stat.st_size, stat.st_mtime, path.read_bytes)
+                member = path.relative_to(folder).as_posix()
+                yield SourceItem(str(folder), member, stat.st_size, stat.st_mtime, path.read_bytes, str(path))
 
 
 def _iter_archive(path: Path) -> Iterator[SourceItem | SourceFailure]:
@@ -132,3 +134,35 @@ def _iter_tar(path: Path) -> Iterator[SourceItem]:
             handle = archive.extractfile(member)
             data = handle.read() if handle is not None else b""
             yield SourceItem(str(path), member.name, member.size, float(member.mtime), lambda data=data: data)
+
+
+class MemberNotFoundError(LookupError):
+    """A recorded image can no longer be read where the catalog says it is."""
+
+
+def read_member(source: str, member: str) -> bytes:
+    """The bytes of one recorded image: ``member`` of folder or archive ``source``.
+
+    Archives are read in place (never extracted). A member that would lead outside
+    ``source`` (absolute, or with ``..``) is refused, whatever the catalog says.
+    """
+    parts = PurePosixPath(member).parts
+    if not member or PurePosixPath(member).is_absolute() or ".." in parts or "\\" in member:
+        raise MemberNotFoundError(f"refusing {member!r}: not a path inside {source}")
+    path = Path(source)
+    kind = archive_kind(path)
+    try:
+        if kind == "zip":
+            with zipfile.ZipFile(path) as archive:
+                return archive.read(member)
+        if kind == "tar":
+            with tarfile.open(path, mode="r:*") as archive:
+                handle = archive.extractfile(archive.getmember(member))
+                if handle is None:
+                    raise KeyError(member)
+                return handle.read()
+        return (path / Path(*parts)).read_bytes()
+    except KeyError:
+        raise MemberNotFoundError(f"{location(source, member)} is no longer in the archive") from None
+    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+        raise MemberNotFoundError(f"cannot read {location(source, member)}: {exc}") from None
