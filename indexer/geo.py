@@ -31,7 +31,7 @@ class Footprint:
 
 def window_corners(transform: Affine, x: float, y: float, width: float, height: float) -> list[tuple[float, float]]:
     """The window's corners in scene coordinates; right for rotated transforms too."""
-    return [transform * (col, row) for col, row in ((x, y), (x + width, y), (x + width, y + height), (x, y + height))]
+    return [transform @ (col, row) for col, row in ((x, y), (x + width, y), (x + width, y + height), (x, y + height))]
 
 
 def window_footprint(crs: CRS | None, transform: Affine, x: float, y: float, width: float, height: float) -> Footprint | None:
