@@ -227,7 +227,7 @@ class IndexRun:
     def _fail(self, source: str, member: str, reason: str) -> None:
         failure = Failure(source, member, reason)
         self.report.failures.append(failure)
-        log.warning("skipped %s: %s", failure.name, reason)
+        log.info("skipped %s: %s", failure.name, reason)
 
 
 def index_paths(paths: Iterable[str | Path], store: Store, encoder, **options) -> IndexReport:

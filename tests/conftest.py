@@ -43,3 +43,50 @@ def noise_image(seed: int, size: tuple[int, int] = (48, 40), mode: str = "RGB") 
 @pytest.fixture
 def make_image():
     return noise_image
+
+
+def _save(image: Image.Image, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return path
+
+
+@pytest.fixture
+def mixed_corpus(tmp_path):
+    """A folder, a zip and a tar.gz of JPEG/PNG/TIFF images, one corrupt file, one duplicate.
+
+    Returns (inputs, expected) where expected maps (source, member) of every distinct valid
+    image to its file bytes.
+    """
+    import io
+    import tarfile
+    import zipfile
+
+    root = tmp_path / "inputs"
+    folder = root / "scenes"
+    expected: dict[tuple[str, str], bytes] = {}
+    for seed, member in enumerate(["a.jpg", "b.png", "sub/c.tif"]):
+        path = _save(noise_image(seed), folder / member)
+        expected[(str(folder), member)] = path.read_bytes()
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated jpeg that is not an image")
+    (folder / "sub" / "dup.png").write_bytes((folder / "b.png").read_bytes())
+
+    def encoded(seed: int, fmt: str) -> bytes:
+        buffer = io.BytesIO()
+        noise_image(seed).save(buffer, format=fmt)
+        return buffer.getvalue()
+
+    archive_zip = root / "chips.zip"
+    with zipfile.ZipFile(archive_zip, "w") as handle:
+        for seed, member, fmt in [(3, "z/d.png", "PNG"), (4, "z/e.jpg", "JPEG")]:
+            handle.writestr(member, encoded(seed, fmt))
+            expected[(str(archive_zip), member)] = encoded(seed, fmt)
+    archive_tar = root / "chips.tar.gz"
+    with tarfile.open(archive_tar, "w:gz") as handle:
+        for seed, member, fmt in [(5, "t/f.tif", "TIFF"), (6, "t/g.png", "PNG")]:
+            data = encoded(seed, fmt)
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            handle.addfile(info, io.BytesIO(data))
+            expected[(str(archive_tar), member)] = data
+    return [folder, archive_zip, archive_tar], expected
