@@ -375,8 +375,8 @@ def render_chip(record) -> Image.Image:
     """Read a stored chip's window again and stretch it as at indexing time.
 
     ``record`` is a ``storage.ImageRecord`` whose ``geo`` came from a raster scene.
-    Raises ``RasterError`` for records that are no raster chip, ``MemberNotFoundError``
-    when the scene is gone.
+    Raises ``RasterError`` for records that are no raster chip, ``OSError``
+    (``FileNotFoundError``) when the scene file or archive member is gone.
     """
     geo = record.geo
     if geo is None or not geo.layers:
