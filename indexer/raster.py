@@ -43,7 +43,7 @@ warnings.filterwarnings("ignore", category=NotGeoreferencedWarning)
 if logging.getLogger("rasterio._env").level == logging.NOTSET:
     logging.getLogger("rasterio._env").setLevel(logging.ERROR)
 
-RASTER_SUFFIXES = frozenset({".tif", ".tiff"})
+RASTER_SUFFIXES = frozenset({".tif", ".tiff", ".jp2", ".img"})  # GeoTIFF, JPEG 2000 (Sentinel-2), ERDAS
 STATS_SIDE = 1024  # longest side of the decimated read that the stretch statistics come from
 _RGB = (ColorInterp.red, ColorInterp.green, ColorInterp.blue)
 

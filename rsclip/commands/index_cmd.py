@@ -16,7 +16,8 @@ def add_parser(commands) -> None:
         help="add images from folders and archives to the index",
         description="Decode every image in PATHs (folders recursively, .zip, .tar, .tar.gz/.tgz, single "
         "files), embed it and add it to the index. Identical content is stored once; files already "
-        "indexed are skipped; a file that cannot be decoded is reported and skipped.",
+        "indexed are skipped; a file that cannot be decoded is reported and skipped. Georeferenced, "
+        "multi-band or non-8-bit rasters (GeoTIFF, JPEG 2000) are cut into chips, each its own item.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="folder, archive or image file")
     add_common(parser, model_help=MODEL_FOR_INDEX)

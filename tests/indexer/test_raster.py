@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from datetime import date
 
 import numpy as np
 import pytest
@@ -221,3 +222,15 @@ def test_unreadable_band_choice_is_reported_and_the_run_goes_on(tmp_path, encode
     report, records = index_into(tmp_path / "data", encoder, [tmp_path], bands=("4", "3", "2"))
     assert report.failed == 1 and "band 4 was asked for" in report.failures[0].reason
     assert records == []
+
+
+def test_jpeg2000_scene_is_read_like_a_geotiff(tmp_path, encoder):
+    path = tmp_path / "T33TWM_20200801T100031_TCI.jp2"
+    with rasterio.open(
+        path, "w", driver="JP2OpenJPEG", width=100, height=80, count=3, dtype="uint16",
+        crs=UTM_33N, transform=from_origin(500_000.0, 5_000_000.0, 10.0, 10.0),
+    ) as dst:
+        dst.write(textured((3, 80, 100), 0, 3000))
+    report, [record] = index_into(tmp_path / "data", encoder, [tmp_path])
+    assert report.failed == 0 and record.format == "JP2OpenJPEG"
+    assert record.geo.crs == UTM_33N and record.geo.acquired == date(2020, 8, 1)
