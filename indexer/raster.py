@@ -332,9 +332,14 @@ def chip_grid(scene: Scene, options: RasterOptions) -> list[ChipWindow]:
     for y in _starts(scene.height, size, stride):
         for x in _starts(scene.width, size, stride):
             width, height = min(size, scene.width - x), min(size, scene.height - y)
-            out_width, out_height = max(1, round(width / factor)), max(1, round(height / factor))
-            chips.append(ChipWindow(x, y, width, height, out_width, out_height))
+            chips.append(ChipWindow(x, y, width, height, _out_size(width, size, options), _out_size(height, size, options)))
     return chips
+
+
+def _out_size(native: int, window: int, options: RasterOptions) -> int:
+    """Whole windows come out at exactly the chip size (the rounded native window must not
+    make 270 px chips); a scene smaller than one window keeps its share of it."""
+    return options.chip_size if native == window else max(1, round(options.chip_size * native / window))
 
 
 def _starts(length: int, size: int, stride: int) -> list[int]:
