@@ -13,7 +13,6 @@ import fnmatch
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from indexer.sources import SourceFailure, SourceItem
 
@@ -91,7 +90,3 @@ def _held(item: SourceItem) -> SourceItem:
         return item
     data = item.read()
     return SourceItem(item.source, item.member, item.size, item.mtime, lambda: data, None)
-
-
-def stack_name(stack: BandStack) -> str:
-    return PurePosixPath(stack.member).name
