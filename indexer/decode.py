@@ -16,6 +16,10 @@ class DecodeError(ValueError):
     """The bytes are not an image we can read; the message says why."""
 
 
+class UnsupportedFormatError(DecodeError):
+    """The bytes are no image format Pillow knows (as opposed to a damaged image)."""
+
+
 @dataclass(frozen=True)
 class DecodedImage:
     image: Image.Image  # RGB, EXIF orientation applied
@@ -43,7 +47,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
     except DecodeError:
         raise
     except UnidentifiedImageError:
-        raise DecodeError("not a recognised image format") from None
+        raise UnsupportedFormatError("not a recognised image format") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise DecodeError(f"decompression bomb: {exc}") from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:

@@ -136,25 +136,35 @@ def _iter_tar(path: Path) -> Iterator[SourceItem]:
             yield SourceItem(str(path), member.name, member.size, float(member.mtime), lambda data=data: data)
 
 
-def read_member(source: str, member: str) -> bytes:
-    """The bytes of one item as recorded by the indexer (``source`` folder or archive + ``member``).
+class MemberNotFoundError(FileNotFoundError):
+    """A recorded image can no longer be read where the catalog says it is."""
 
-    Raises OSError (FileNotFoundError when the folder, archive or member is gone).
+
+def read_member(source: str, member: str) -> bytes:
+    """The bytes of one recorded image: ``member`` of folder or archive ``source``.
+
+    Archives are read in place (never extracted). A member that would lead outside
+    ``source`` (absolute, or with ``..``) is refused, whatever the catalog says. An
+    empty member means ``source`` is the file itself. Raises MemberNotFoundError
+    (a FileNotFoundError) when the item is gone or unreadable.
     """
+    parts = PurePosixPath(member).parts
+    if PurePosixPath(member).is_absolute() or ".." in parts or "\\" in member:
+        raise MemberNotFoundError(f"refusing {member!r}: not a path inside {source}")
     path = Path(source)
     kind = archive_kind(path)
-    if kind is None:
-        return (path / member).read_bytes() if member else path.read_bytes()
     try:
         if kind == "zip":
             with zipfile.ZipFile(path) as archive:
                 return archive.read(member)
-        with tarfile.open(path, mode="r:*") as archive:
-            handle = archive.extractfile(member)
-            if handle is None:
-                raise FileNotFoundError(f"{member} is not a file in {source}")
-            return handle.read()
+        if kind == "tar":
+            with tarfile.open(path, mode="r:*") as archive:
+                handle = archive.extractfile(archive.getmember(member))
+                if handle is None:
+                    raise KeyError(member)
+                return handle.read()
+        return (path / Path(*parts)).read_bytes() if member else path.read_bytes()
     except KeyError:
-        raise FileNotFoundError(f"{member} is not in {source}") from None
-    except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
-        raise OSError(f"unreadable archive {source}: {exc}") from None
+        raise MemberNotFoundError(f"{location(source, member)} is no longer in the archive") from None
+    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+        raise MemberNotFoundError(f"cannot read {location(source, member)}: {exc}") from None
