@@ -380,8 +380,8 @@ def render_chip(record) -> Image.Image:
     """Read a stored chip's window again and stretch it as at indexing time.
 
     ``record`` is a ``storage.ImageRecord`` whose ``geo`` came from a raster scene.
-    Raises ``RasterError`` for records that are no raster chip, ``OSError``
-    (``FileNotFoundError``) when the scene file or archive member is gone.
+    Raises ``RasterError`` for records that are no raster chip, ``MemberNotFoundError``
+    (a ``FileNotFoundError``) when the scene file or archive member is gone.
     """
     geo = record.geo
     if geo is None or not geo.layers:
@@ -404,9 +404,13 @@ def chip_png(record) -> bytes:
 
 
 def _scene_file(source: str, member: str) -> RasterFile:
-    from indexer.sources import read_member
+    from indexer.sources import MemberNotFoundError, location, read_member
 
     folder = Path(source)
-    if folder.is_dir():
-        return RasterFile(member, path=folder / member)  # windowed reads straight from disk
-    return RasterFile(member, data=read_member(source, member))
+    if not folder.is_dir():
+        return RasterFile(member, data=read_member(source, member))
+    parts = PurePosixPath(member).parts
+    path = folder.joinpath(*parts)
+    if ".." in parts or PurePosixPath(member).is_absolute() or not path.is_file():
+        raise MemberNotFoundError(f"{location(source, member)} is gone (or not inside {source})")
+    return RasterFile(member, path=path)  # windowed reads straight from disk

@@ -28,7 +28,9 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     return values
 
 
-def parse_date(text: str, name: str) -> date:
+def parse_date(text: str | date, name: str) -> date:
+    if isinstance(text, date):
+        return text
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -36,9 +38,12 @@ def parse_date(text: str, name: str) -> date:
 
 
 def make_filters(
-    bbox: str | None = None, date_from: str | None = None, date_to: str | None = None, source: str | None = None
+    bbox: str | None = None,
+    date_from: str | date | None = None,
+    date_to: str | date | None = None,
+    source: str | None = None,
 ) -> SearchFilters | None:
-    """Filters from text arguments (None where not given); ValueError with a clear message."""
+    """Filters from the arguments people give (None where not given); ValueError with a clear message."""
     filters = SearchFilters(
         bbox=None if bbox is None else parse_bbox(bbox),
         date_from=None if date_from is None else parse_date(date_from, "date_from"),
