@@ -8,32 +8,16 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
-from rasterio.transform import from_origin
 
 from tests.conftest import noise_image
-from tests.rasters import index_into, textured, write_geotiff
 
 WEST_BOX = "14.9,44.8,15.2,45.1"
 
 
 @pytest.fixture(scope="module")
-def geo_client(tmp_path_factory, encoder):
-    """West scene (15 E, 2014) and east scene (16 E, 2020), 4 chips each, and two plain pictures."""
-    from search_api import ApiSettings, create_app
-
-    root = tmp_path_factory.mktemp("api-geo")
-    inputs = root / "inputs"
-    inputs.mkdir()
-    for name, lon, seed in (("west_20140720.tif", 15.0, 1), ("east_20200831.tif", 16.0, 2)):
-        write_geotiff(inputs / name, textured((3, 128, 128), 0, 3000, seed=seed), crs="EPSG:4326",
-                      transform=from_origin(lon, 45.0, 0.001, 0.001))
-    for seed in range(2):
-        noise_image(seed).save(inputs / f"photo_{seed}.png")
-    report, records = index_into(root / "data", encoder, [inputs], chip_size=64)
-    assert report.added == 10 and report.failed == 0
-    app = create_app(ApiSettings(data_dir=root / "data"), encoder=encoder)
-    with TestClient(app) as client:
-        yield client, records
+def geo_client(geo_app, geo_indexed):
+    with TestClient(geo_app) as client:
+        yield client, geo_indexed.records
 
 
 def test_text_search_with_bbox_returns_exactly_the_chips_inside(geo_client):
