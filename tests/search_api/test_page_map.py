@@ -6,7 +6,7 @@ import pytest
 
 from tests.search_api.conftest import serving
 # The browser fixture and the skip-without-Chromium mark are the page tests' own.
-from tests.search_api.test_page_browser import _result_ids, browser, pytestmark  # noqa: F401
+from tests.search_api.test_page_browser import _result_ids, browser, offline_page, pytestmark  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -17,15 +17,8 @@ def geo_server(geo_app):
 
 @pytest.fixture
 def geo_page(browser, geo_server):
-    context = browser.new_context(viewport={"width": 1100, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    outside = []
-    page.on("request", lambda r: None if r.url.startswith((geo_server.url + "/", "data:")) else outside.append(r.url))
-    page.goto(geo_server.url + "/")
-    yield page
-    context.close()
-    assert outside == [], f"the page fetched from elsewhere (a tile server?): {outside}"
+    with offline_page(browser, geo_server, height=800) as page:  # no request may leave: no tile server
+        yield page
 
 
 def test_bbox_filter_and_the_footprint_map(geo_page, geo_indexed):
