@@ -6,7 +6,8 @@ Raster scenes take a side road: sources -> raster (scene -> chip windows) -> enc
 
 from indexer.decode import DecodedImage, DecodeError, decode_image
 from indexer.pipeline import Failure, IndexReport, IndexRun, index_paths
-from indexer.raster import RasterError, RasterOptions, chip_png, render_chip
+from indexer.chips import chip_png, render_chip
+from indexer.raster import RasterError, RasterOptions
 from indexer.sources import SourceFailure, SourceItem, iter_sources
 
 __all__ = [

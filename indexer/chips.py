@@ -3,18 +3,24 @@ what each chip is as a catalog item (its pixels, identity and geo metadata).
 
 The pipeline asks :func:`scene_of` about every input; a scene is cut into planned chips
 (:func:`plan_chips`, cheap: no pixels read), and each chip is read on a worker thread
-(:func:`read_chip_item`), which drops it when it is mostly nodata.
+(:func:`read_chip_item`), which drops it when it is mostly nodata. Later,
+:func:`render_chip` reads a stored chip's window again to show it.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
 import numpy as np
+from PIL import Image
 
 from indexer.geo import window_footprint
 from indexer.raster import (
     ChipWindow,
+    Layer,
+    RasterError,
     RasterFile,
     RasterOptions,
     Scene,
@@ -95,3 +101,44 @@ def chip_item(chip: PlannedChip) -> NewImage:
         mtime=scene.mtime,
         geo=geo,
     )
+
+
+# -- showing a stored chip ---------------------------------------------------------
+def render_chip(record) -> Image.Image:
+    """Read a stored chip's window again and stretch it as at indexing time.
+
+    ``record`` is a ``storage.ImageRecord`` whose ``geo`` came from a raster scene.
+    Raises ``RasterError`` for records that are no raster chip, ``MemberNotFoundError``
+    (a ``FileNotFoundError``) when the scene file or archive member is gone.
+    """
+    geo = record.geo
+    if geo is None or not geo.layers:
+        raise RasterError(f"image {record.id} is no raster chip")
+    files: dict[str, RasterFile] = {}
+    for member, _band in geo.layers:
+        if member not in files:
+            files[member] = _scene_file(record.source, member)
+    layers = [Layer(files[member], band) for member, band in geo.layers]
+    chip = ChipWindow(*geo.window, record.width, record.height)
+    rgb, _ = read_chip(layers, chip, geo.stretch)
+    return Image.fromarray(rgb, "RGB")
+
+
+def chip_png(record) -> bytes:
+    """The stored chip as PNG bytes (what ``GET /images/{id}`` serves for a chip)."""
+    buffer = io.BytesIO()
+    render_chip(record).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _scene_file(source: str, member: str) -> RasterFile:
+    from indexer.sources import MemberNotFoundError, location, read_member
+
+    folder = Path(source)
+    if not folder.is_dir():
+        return RasterFile(member, data=read_member(source, member))
+    parts = PurePosixPath(member).parts
+    path = folder.joinpath(*parts)
+    if ".." in parts or PurePosixPath(member).is_absolute() or not path.is_file():
+        raise MemberNotFoundError(f"{location(source, member)} is gone (or not inside {source})")
+    return RasterFile(member, path=path)  # windowed reads straight from disk

@@ -14,7 +14,6 @@ left out of the stretch statistics and painted black in the chip.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import warnings
@@ -28,7 +27,6 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import rasterio
 from affine import Affine
-from PIL import Image
 from rasterio.crs import CRS
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
@@ -373,44 +371,3 @@ def read_chip(layers: Sequence[Layer], chip: ChipWindow, stretch) -> tuple[np.nd
     """The chip as (h, w, 3) uint8 and the share of its pixels that are valid."""
     values, valid = read_layers(layers, chip.window, (chip.out_height, chip.out_width), _resampling(chip))
     return to_rgb8(values, valid, stretch), float(valid.mean())
-
-
-# -- showing a stored chip ---------------------------------------------------------
-def render_chip(record) -> Image.Image:
-    """Read a stored chip's window again and stretch it as at indexing time.
-
-    ``record`` is a ``storage.ImageRecord`` whose ``geo`` came from a raster scene.
-    Raises ``RasterError`` for records that are no raster chip, ``MemberNotFoundError``
-    (a ``FileNotFoundError``) when the scene file or archive member is gone.
-    """
-    geo = record.geo
-    if geo is None or not geo.layers:
-        raise RasterError(f"image {record.id} is no raster chip")
-    files: dict[str, RasterFile] = {}
-    for member, _band in geo.layers:
-        if member not in files:
-            files[member] = _scene_file(record.source, member)
-    layers = [Layer(files[member], band) for member, band in geo.layers]
-    chip = ChipWindow(*geo.window, record.width, record.height)
-    rgb, _ = read_chip(layers, chip, geo.stretch)
-    return Image.fromarray(rgb, "RGB")
-
-
-def chip_png(record) -> bytes:
-    """The stored chip as PNG bytes (what ``GET /images/{id}`` serves for a chip)."""
-    buffer = io.BytesIO()
-    render_chip(record).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _scene_file(source: str, member: str) -> RasterFile:
-    from indexer.sources import MemberNotFoundError, location, read_member
-
-    folder = Path(source)
-    if not folder.is_dir():
-        return RasterFile(member, data=read_member(source, member))
-    parts = PurePosixPath(member).parts
-    path = folder.joinpath(*parts)
-    if ".." in parts or PurePosixPath(member).is_absolute() or not path.is_file():
-        raise MemberNotFoundError(f"{location(source, member)} is gone (or not inside {source})")
-    return RasterFile(member, path=path)  # windowed reads straight from disk

@@ -34,7 +34,7 @@ def media_type(image_format: str) -> str:
 def original_bytes(record: ImageRecord) -> tuple[bytes, str]:
     """The image exactly as indexed, and its content type. Raises MemberNotFoundError."""
     if record.geo is not None:
-        from indexer.raster import chip_png
+        from indexer.chips import chip_png
 
         return chip_png(record), "image/png"
     return read_member(record.source, record.member), media_type(record.format)
@@ -60,7 +60,7 @@ class ThumbnailCache:
         except FileNotFoundError:
             pass
         if record.geo is not None:
-            from indexer.raster import render_chip
+            from indexer.chips import render_chip
 
             data = self.shrink(render_chip(record), size)
         else:

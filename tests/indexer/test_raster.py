@@ -16,16 +16,8 @@ from rasterio.warp import transform_bounds
 from rasterio.windows import Window
 from rasterio.windows import bounds as window_bounds
 
-from indexer.raster import (
-    RasterError,
-    RasterFile,
-    RasterOptions,
-    chip_grid,
-    chip_png,
-    open_scene,
-    read_chip,
-    render_chip,
-)
+from indexer.chips import chip_png, render_chip
+from indexer.raster import RasterError, RasterFile, RasterOptions, chip_grid, open_scene, read_chip
 from tests.rasters import UTM_33N, index_into, textured, write_geotiff
 
 

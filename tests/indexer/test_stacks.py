@@ -6,7 +6,7 @@ from datetime import date
 
 import numpy as np
 
-from indexer.raster import render_chip
+from indexer.chips import render_chip
 from indexer.stacks import StackPattern
 from tests.rasters import index_into, textured, write_geotiff
 
