@@ -11,10 +11,16 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, inspect, select
 
-from storage.models import Base, SchemaVersionRow
+from storage.models import Base, ImageGeoRow, SchemaVersionRow
+
+
+def _add_image_geo(connection: Connection) -> None:
+    """Version 2: raster chips' scene, window and geo metadata (issue 5)."""
+    ImageGeoRow.__table__.create(connection, checkfirst=True)
+
 
 # MIGRATIONS[n] upgrades a database from version n + 1 to n + 2.
-MIGRATIONS: list[Callable[[Connection], None]] = []
+MIGRATIONS: list[Callable[[Connection], None]] = [_add_image_geo]
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 
 
