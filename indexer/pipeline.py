@@ -3,7 +3,13 @@
 Reading happens on the calling thread (tar streams must be read in order); decoding
 and preprocessing run on worker threads, a bounded window ahead of the model, so
 memory stays bounded however large the archive. Identical content is stored once.
-Files indexed before are skipped, replaced or pruned as ``indexer/incremental.py`` says.
+
+A raster scene (see ``indexer.raster``) is not one item but many: it is cut into
+chips, each read window by window on the workers, so a scene larger than memory
+indexes fine. Plain pictures keep the one-file-one-item path.
+
+Files (and scenes) indexed before are skipped, replaced or pruned as
+``indexer/incremental.py`` says.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import hashlib
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +26,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from PIL import Image
+
+from indexer.chips import PlannedChip, plan_chips, read_chip_item, scene_of
 from indexer.decode import DEFAULT_MAX_PIXELS, DecodeError, decode_image
-from indexer.incremental import ChangeTracker
+from indexer.incremental import ChangeTracker, chip_placement, raster_recipe
+from indexer.raster import RasterError, RasterOptions, Scene
 from indexer.sources import SourceFailure, SourceItem, iter_sources, location
-from storage import NewImage, Store
+from indexer.stacks import BandStack, group_band_stacks
+from storage import NewImage, Placement, RecordedLocation, Store
 from storage.killpoints import kill_point
 
 log = logging.getLogger(__name__)
@@ -52,6 +63,8 @@ class IndexReport:
     replaced: int = 0  # path indexed before, content changed: embedded again, old content dropped
     pruned: int = 0  # recorded files no longer found (with prune)
     pruned_images: int = 0  # images dropped by prune because no file holds their content any more
+    scenes: int = 0  # raster scenes cut into chips
+    mostly_nodata: int = 0  # chips skipped for holding too little data
     failures: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -66,11 +79,10 @@ class IndexReport:
 
 @dataclass(frozen=True)
 class _Pending:
-    item: SourceItem
-    sha256: str
-    byte_size: int
-    future: Future  # -> (NewImage fields, preprocessed pixels)
-    replaces: bool = False  # the path held other content before
+    source: str
+    member: str
+    future: Future  # -> (NewImage, preprocessed pixels), or None for a chip that is skipped
+    replaces: bool = False  # the file held other content before
 
 
 class IndexRun:
@@ -85,6 +97,7 @@ class IndexRun:
         workers: int = 2,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         progress: bool = True,
+        raster: RasterOptions | None = None,
         prune: bool = False,
         rehash: bool = False,
     ):
@@ -94,9 +107,11 @@ class IndexRun:
         self.workers = workers
         self.max_pixels = max_pixels
         self.progress = progress
+        self.raster = raster or RasterOptions()
         self.prune = prune
         self.rehash = rehash
         self.changes: ChangeTracker | None = None
+        self._recipe = raster_recipe(self.raster)
         self.report = IndexReport()
         self._hashes_this_run: set[str] = set()
         self._batch: list[tuple[NewImage, np.ndarray]] = []
@@ -109,15 +124,14 @@ class IndexRun:
         bar = tqdm(desc="indexing", unit="img", disable=not self.progress, dynamic_ncols=True)
         window: deque[_Pending] = deque()
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decode") as pool:
-            for entry in iter_sources(paths):
+            for entry in self._inputs(paths):
                 if isinstance(entry, SourceFailure):
                     self._fail(entry.source, entry.member, entry.reason)
                     continue
-                pending = self._admit(entry, pool)
-                if pending is not None:
+                for pending in self._admit(entry, pool):
                     window.append(pending)
-                while len(window) > self.batch_size * 2:
-                    self._collect(window.popleft(), bar)
+                    while len(window) > self.batch_size * 2:
+                        self._collect(window.popleft(), bar)
             while window:
                 self._collect(window.popleft(), bar)
         self._flush(final=True)
@@ -128,60 +142,112 @@ class IndexRun:
         self.report.seconds = time.monotonic() - started
         return self.report
 
-    def _admit(self, item: SourceItem, pool: ThreadPoolExecutor) -> _Pending | None:
-        """Read the bytes, drop what is already stored, queue the rest for decoding."""
-        self.report.seen += 1
-        previous = self.changes.previous(item)
-        if self.changes.unchanged(item, previous):
-            self.report.unchanged += 1
-            return None
+    def _inputs(self, paths: Iterable[str | Path]):
+        entries = iter_sources(paths)
+        if self.raster.stack:
+            entries = group_band_stacks(entries, self.raster.stack, self.raster.bands)
+        return entries
+
+    def _admit(self, entry: SourceItem | BandStack, pool: ThreadPoolExecutor) -> Iterator[_Pending]:
+        """Read an input; queue a picture as one item, a raster scene as its chips."""
+        previous = self.changes.previous(entry)
+        skipped = self.changes.unchanged(entry, previous, self._recipe)
+        if skipped:  # not even read
+            self.report.seen += skipped
+            self.report.unchanged += skipped
+            return
         try:
-            data = item.read()
+            scene, data = scene_of(entry, self.raster)
+        except RasterError as exc:
+            self.report.seen += 1
+            self._fail(entry.source, entry.member, str(exc))
+            return
         except Exception as exc:  # a member that cannot be read must not stop the run
-            self._fail(item.source, item.member, f"cannot read: {exc}")
-            return None
+            self.report.seen += 1
+            self._fail(entry.source, entry.member, f"cannot read: {exc}")
+            return
+        if scene is not None:
+            yield from self._admit_chips(scene, pool, previous)
+            return
+        self.report.seen += 1
         sha256 = hashlib.sha256(data).hexdigest()
+        placement = Placement(entry.source, entry.member, len(data), entry.mtime, sha256)
+        if self._known(placement, self.store.existing_sha256([sha256]), previous):
+            return
+        future = pool.submit(self._decode, entry, sha256, data)
+        yield _Pending(entry.source, entry.member, future, replaces=bool(previous))
+
+    def _admit_chips(
+        self, scene: Scene, pool: ThreadPoolExecutor, previous: list[RecordedLocation]
+    ) -> Iterator[_Pending]:
+        try:
+            chips = plan_chips(scene, self.raster)
+        except RasterError as exc:
+            self.report.seen += 1
+            self._fail(scene.source, scene.name, str(exc))
+            return
+        self.report.scenes += 1
+        stored = self.store.existing_sha256([chip.sha256 for chip in chips])
+        for chip in chips:
+            self.report.seen += 1
+            if not self._known(chip_placement(chip, self._recipe), stored, previous):
+                yield _Pending(scene.source, scene.name, pool.submit(self._decode_chip, chip), replaces=bool(previous))
+
+    def _known(self, placement: Placement, stored: dict[str, int], previous: list[RecordedLocation]) -> bool:
+        """Count and drop content seen earlier in this run or already in the store.
+
+        Such content is not embedded again; only where it lies now is recorded.
+        """
+        sha256 = placement.sha256
         if sha256 in self._hashes_this_run:
             self.report.duplicates += 1
-            self.changes.place(item, sha256, len(data))
-            return None
+            self.changes.place(placement)
+            return True
         self._hashes_this_run.add(sha256)
-        if previous is not None and previous.sha256 == sha256:
-            self.report.unchanged += 1  # touched, not changed: only size/mtime are updated
-            self.changes.place(item, sha256, len(data))
-            return None
-        if self.store.existing_sha256([sha256]):
-            self.report.already_indexed += 1
-            self.changes.place(item, sha256, len(data))
-            return None
-        replaces = previous is not None
-        return _Pending(item, sha256, len(data), pool.submit(self._decode, data), replaces)
+        if sha256 in stored:
+            touched = any(loc.part == placement.part and loc.sha256 == sha256 for loc in previous)
+            if touched:  # the same content where it was: only size/mtime are updated
+                self.report.unchanged += 1
+            else:
+                self.report.already_indexed += 1
+            self.changes.place(placement)
+            return True
+        return False
 
-    def _decode(self, data: bytes):
+    def _decode(self, item: SourceItem, sha256: str, data: bytes):
         decoded = decode_image(data, max_pixels=self.max_pixels)
-        return decoded, self.encoder.preprocess(decoded.image)
-
-    def _collect(self, pending: _Pending, bar: tqdm) -> None:
-        item = pending.item
-        try:
-            decoded, pixels = pending.future.result()
-        except DecodeError as exc:
-            self._fail(item.source, item.member, str(exc))
-            return
-        except Exception as exc:
-            self._fail(item.source, item.member, f"{type(exc).__name__}: {exc}")
-            return
         record = NewImage(
             source=item.source,
             member=item.member,
-            sha256=pending.sha256,
-            byte_size=pending.byte_size,
+            sha256=sha256,
+            byte_size=len(data),
             width=decoded.width,
             height=decoded.height,
             format=decoded.format,
             mtime=item.mtime,
         )
-        self._batch.append((record, pixels))
+        return record, self.encoder.preprocess(decoded.image)
+
+    def _decode_chip(self, chip: PlannedChip):
+        result = read_chip_item(chip, self.raster.max_nodata)
+        if result is None:
+            return None
+        record, rgb = result
+        return record, self.encoder.preprocess(Image.fromarray(rgb, "RGB"))
+
+    def _collect(self, pending: _Pending, bar: tqdm) -> None:
+        try:
+            result = pending.future.result()
+        except (DecodeError, RasterError) as exc:
+            self._fail(pending.source, pending.member, str(exc))
+            return
+        except Exception as exc:
+            self._fail(pending.source, pending.member, f"{type(exc).__name__}: {exc}")
+            return
+        if result is None:
+            self.report.mostly_nodata += 1
+            return
+        self._batch.append(result)
         self.report.replaced += pending.replaces
         if len(self._batch) >= self.batch_size:
             self._flush()
@@ -191,7 +257,7 @@ class IndexRun:
         if self._batch:
             records = [record for record, _ in self._batch]
             vectors = self.encoder.encode_pixels(np.stack([pixels for _, pixels in self._batch]))
-            self.store.add(records, vectors)
+            self.store.add(records, vectors, recipe=self._recipe)
             self.report.added += len(records)
             self._batch.clear()
         self.changes.flush(final)

@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".jp2", ".img"})
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 
 
@@ -30,6 +30,7 @@ class SourceItem:
     size: int
     mtime: float | None
     read: Callable[[], bytes]
+    path: str | None = None  # the file on disk, when it is one: big rasters are read from it window by window
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def iter_sources(paths: Iterable[str | Path]) -> Iterator[SourceItem | SourceFai
             yield from _iter_archive(path)
         elif path.is_file():
             stat = path.stat()
-            yield SourceItem(str(path.parent), path.name, stat.st_size, stat.st_mtime, path.read_bytes)
+            yield SourceItem(str(path.parent), path.name, stat.st_size, stat.st_mtime, path.read_bytes, str(path))
         else:
             yield SourceFailure(str(path), "", "no such file or folder")
 
@@ -92,7 +93,8 @@ def _iter_folder(folder: Path) -> Iterator[SourceItem | SourceFailure]:
                 except OSError as exc:
                     yield SourceFailure(str(folder), path.relative_to(folder).as_posix(), exc.strerror or str(exc))
                     continue
-                yield SourceItem(str(folder), path.relative_to(folder).as_posix(), stat.st_size, stat.st_mtime, path.read_bytes)
+                member = path.relative_to(folder).as_posix()
+                yield SourceItem(str(folder), member, stat.st_size, stat.st_mtime, path.read_bytes, str(path))
 
 
 def _iter_archive(path: Path) -> Iterator[SourceItem | SourceFailure]:

@@ -5,15 +5,29 @@
 """
 
 from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError
-from storage.records import Hit, ImageRecord, ModelIdentity, NewImage, StoreStats
+from storage.records import (
+    GeoInfo,
+    Hit,
+    ImageRecord,
+    ModelIdentity,
+    NewImage,
+    Placement,
+    RecordedLocation,
+    SearchFilters,
+    StoreStats,
+)
 from storage.store import Store
 
 __all__ = [
+    "GeoInfo",
     "Hit",
     "ImageRecord",
     "ModelIdentity",
     "ModelMismatchError",
     "NewImage",
+    "Placement",
+    "RecordedLocation",
+    "SearchFilters",
     "Store",
     "StoreError",
     "StoreLockedError",

@@ -1,7 +1,8 @@
 """Which files and archive members hold each image: the catalog side of incremental updates.
 
 An image row is one distinct content (its sha256); a location is a ``(source, member)``
-that held that content when last seen, with the size and mtime it had then. Several
+(and for a raster chip its window, ``part``) that held that content when last seen,
+with the size and mtime the file had then. Several
 locations may hold the same content; an image no location holds any more is deleted
 (its vectors go with it), so "file replaced" and "file deleted" end the same way.
 
@@ -24,7 +25,7 @@ from sqlalchemy import and_, delete, exists, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from storage.models import ImageRow, LocationRow
-from storage.records import ChangeSummary, Placement, RecordedLocation
+from storage.records import ChangeSummary, NewImage, Placement, RecordedLocation
 
 _CHUNK = 400  # keeps IN (...) lists under SQLite's parameter limit
 
@@ -34,36 +35,53 @@ def chunks(items: Sequence, size: int = _CHUNK):
         yield items[start : start + size]
 
 
+def window_part(window: Sequence[int], recipe: str = "") -> str:
+    """A raster chip's place in its scene file: its window (x, y, width, height), and the
+    recipe (a fingerprint of the chipping options) that cut it, as ``"x,y,w,h@recipe"``.
+
+    Other options cut other chips from the same file: they are other locations.
+    """
+    return ",".join(str(int(value)) for value in window) + (f"@{recipe}" if recipe else "")
+
+
+def part_of(image: NewImage, recipe: str = "") -> str:
+    """Which part of its file an image is: a raster chip's window, or "" for the whole file."""
+    return "" if image.geo is None else window_part(image.geo.window, recipe)
+
+
 def _recorded(session: Session, *conditions) -> list[RecordedLocation]:
     rows = session.execute(
         select(LocationRow, ImageRow.sha256)
         .join(ImageRow, ImageRow.id == LocationRow.image_id)
         .where(*conditions)
-        .order_by(LocationRow.source, LocationRow.member)
+        .order_by(LocationRow.source, LocationRow.member, LocationRow.part)
     )
     return [
-        RecordedLocation(row.id, row.source, row.member, row.byte_size, row.mtime, row.image_id, sha256)
+        RecordedLocation(row.id, row.source, row.member, row.byte_size, row.mtime, row.image_id, sha256, row.part)
         for row, sha256 in rows
     ]
 
 
-def point(session: Session, entries: Sequence[tuple[str, str, int, float | None, int]]) -> set[int]:
-    """Make each ``(source, member, byte_size, mtime, image_id)`` location refer to its image.
+def point(session: Session, entries: Sequence[tuple[str, str, str, int, float | None, int]]) -> set[int]:
+    """Make each ``(source, member, part, byte_size, mtime, image_id)`` location refer to its image.
 
     A location seen again is unmarked for the sweep. Returns the ids of images that
     lost a location to other content (the caller releases them).
     """
     released: set[int] = set()
-    by_key = {(entry[0], entry[1]): entry for entry in entries}
+    by_key = {entry[:3]: entry for entry in entries}
     keys = list(by_key)
-    existing: dict[tuple[str, str], LocationRow] = {}
-    for chunk in chunks(keys):
-        rows = session.execute(select(LocationRow).where(tuple_(LocationRow.source, LocationRow.member).in_(chunk)))
-        existing.update({(row.source, row.member): row for row in rows.scalars()})
-    for key, (source, member, byte_size, mtime, image_id) in by_key.items():
+    existing: dict[tuple[str, str, str], LocationRow] = {}
+    place = tuple_(LocationRow.source, LocationRow.member, LocationRow.part)
+    for chunk in chunks(keys, _CHUNK // 3):
+        rows = session.execute(select(LocationRow).where(place.in_(chunk)))
+        existing.update({(row.source, row.member, row.part): row for row in rows.scalars()})
+    for key, (source, member, part, byte_size, mtime, image_id) in by_key.items():
         row = existing.get(key)
         if row is None:
-            session.add(LocationRow(source=source, member=member, byte_size=byte_size, mtime=mtime, image_id=image_id))
+            session.add(
+                LocationRow(source=source, member=member, part=part, byte_size=byte_size, mtime=mtime, image_id=image_id)
+            )
             continue
         if row.image_id != image_id:
             released.add(row.image_id)
@@ -179,14 +197,17 @@ class LocationMethods:
     everything about locations has one home.
     """
 
-    def recorded_location(self, source: str, member: str) -> RecordedLocation | None:
-        """Where the catalog last saw this file or member, or None if never."""
+    def recorded_location(self, source: str, member: str, part: str = "") -> RecordedLocation | None:
+        """Where the catalog last saw this file or member (or chip of it), or None if never."""
         with Session(self._engine) as session:
-            found = _recorded(session, LocationRow.source == source, LocationRow.member == member)
+            found = _recorded(
+                session, LocationRow.source == source, LocationRow.member == member, LocationRow.part == part
+            )
         return found[0] if found else None
 
-    def recorded_in_directory(self, source: str, directory: str) -> dict[str, RecordedLocation]:
-        """Every recorded member of ``source`` directly inside ``directory`` ("" = top level).
+    def recorded_in_directory(self, source: str, directory: str) -> dict[str, list[RecordedLocation]]:
+        """Every recorded member of ``source`` directly inside ``directory`` ("" = top level),
+        with all its locations (one per chip for a raster scene).
 
         One range scan of the (source, member) index, so an index run looks up a whole
         folder's files at once instead of one query per file.
@@ -201,8 +222,11 @@ class LocationMethods:
             ]
         else:
             conditions.append(LocationRow.member.not_like("%/%"))
+        found: dict[str, list[RecordedLocation]] = {}
         with Session(self._engine) as session:
-            return {location.member: location for location in _recorded(session, *conditions)}
+            for location in _recorded(session, *conditions):
+                found.setdefault(location.member, []).append(location)
+        return found
 
     def locations_of(self, image_id: int) -> list[RecordedLocation]:
         with Session(self._engine) as session:
@@ -231,7 +255,9 @@ class LocationMethods:
             for chunk in chunks(hashes):
                 ids.update(session.execute(select(ImageRow.sha256, ImageRow.id).where(ImageRow.sha256.in_(chunk))).all())
             unknown.extend(p for p in placements if p.sha256 not in ids)
-            entries = [(p.source, p.member, p.byte_size, p.mtime, ids[p.sha256]) for p in placements if p.sha256 in ids]
+            entries = [
+                (p.source, p.member, p.part, p.byte_size, p.mtime, ids[p.sha256]) for p in placements if p.sha256 in ids
+            ]
             return release(session, point(session, entries))
 
         if placements:

@@ -11,12 +11,18 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, inspect, select, text
 
-from storage.models import Base, SchemaVersionRow
+from storage.models import Base, ImageGeoRow, SchemaVersionRow
 
 
-def _v2_locations_and_generation_status(connection: Connection) -> None:
-    """Add ``locations`` (one row per file or member, backfilled from ``images``) and
-    ``generations.status``, for incremental updates, prune and resumable reindex.
+def _add_image_geo(connection: Connection) -> None:
+    """Version 2: raster chips' scene, window and geo metadata (issue 5)."""
+    ImageGeoRow.__table__.create(connection, checkfirst=True)
+
+
+def _v3_locations_and_generation_status(connection: Connection) -> None:
+    """Version 3: ``locations`` (each file, archive member or raster chip window that holds an
+    image, backfilled from ``images``) and ``generations.status``, for incremental updates,
+    prune and resumable reindex (issue 4).
 
     Written as plain DDL, not from the models, so it stays what it was when later
     migrations change the models.
@@ -27,27 +33,33 @@ def _v2_locations_and_generation_status(connection: Connection) -> None:
             " id INTEGER NOT NULL PRIMARY KEY,"
             " source VARCHAR NOT NULL,"
             " member VARCHAR NOT NULL,"
+            " part VARCHAR NOT NULL DEFAULT '',"
             " byte_size INTEGER NOT NULL,"
             " mtime FLOAT,"
             " image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
             " indexing BOOLEAN NOT NULL DEFAULT 0)"
         )
     )
-    connection.execute(text("CREATE UNIQUE INDEX ix_locations_source_member ON locations (source, member)"))
+    connection.execute(text("CREATE UNIQUE INDEX ix_locations_place ON locations (source, member, part)"))
     connection.execute(text("CREATE INDEX ix_locations_image_id ON locations (image_id)"))
+    part = (
+        "COALESCE(g.window_x || ',' || g.window_y || ',' || g.window_width || ',' || g.window_height, '')"
+    )
     connection.execute(
         text(
-            "INSERT INTO locations (source, member, byte_size, mtime, image_id, indexing)"
-            " SELECT source, member, byte_size, mtime, id, 0 FROM images"
+            "INSERT INTO locations (source, member, part, byte_size, mtime, image_id, indexing)"
+            f" SELECT i.source, i.member, {part}, i.byte_size, i.mtime, i.id, 0"
+            " FROM images i LEFT JOIN image_geo g ON g.image_id = i.id"
             # a path re-indexed after its content changed has several rows: the newest holds
-            " WHERE id IN (SELECT max(id) FROM images GROUP BY source, member)"
+            f" WHERE i.id IN (SELECT max(i.id) FROM images i LEFT JOIN image_geo g ON g.image_id = i.id"
+            f" GROUP BY i.source, i.member, {part})"
         )
     )
     connection.execute(text("ALTER TABLE generations ADD COLUMN status VARCHAR(16) NOT NULL DEFAULT 'ready'"))
 
 
 # MIGRATIONS[n] upgrades a database from version n + 1 to n + 2.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v2_locations_and_generation_status]
+MIGRATIONS: list[Callable[[Connection], None]] = [_add_image_geo, _v3_locations_and_generation_status]
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 
 

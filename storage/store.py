@@ -29,10 +29,11 @@ from sqlalchemy.orm import Session
 
 from storage import generations
 from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError
-from storage.models import EmbeddingRow, GenerationRow, ImageRow
+from storage.geo import geo_info, geo_row, matching_ids_query
 from storage.killpoints import kill_point
-from storage.locations import LocationMethods, point, release
-from storage.records import Hit, ImageRecord, IndexVersion, ModelIdentity, NewImage, StoreStats
+from storage.locations import LocationMethods, part_of, point, release
+from storage.models import EmbeddingRow, GenerationRow, ImageRow
+from storage.records import Hit, ImageRecord, IndexVersion, ModelIdentity, NewImage, SearchFilters, StoreStats
 from storage.schema import ensure_schema
 from storage.vectors import VectorIndex
 
@@ -74,7 +75,13 @@ def _record(row: ImageRow) -> ImageRecord:
         format=row.format,
         mtime=row.mtime,
         added_at=row.added_at,
+        geo=geo_info(row.geo),
     )
+
+
+def _image_row(image: NewImage) -> ImageRow:
+    fields = {name: value for name, value in image.__dict__.items() if name != "geo"}
+    return ImageRow(**fields, geo=None if image.geo is None else geo_row(image.geo))
 
 
 def _identity(generation: GenerationRow) -> ModelIdentity:
@@ -179,8 +186,11 @@ class Store(LocationMethods):
                 found.update({sha: image_id for sha, image_id in rows})
         return found
 
-    def add(self, images: Sequence[NewImage], vectors: np.ndarray) -> list[int]:
-        """Store a batch in one transaction, then make it searchable. Returns the new ids."""
+    def add(self, images: Sequence[NewImage], vectors: np.ndarray, *, recipe: str = "") -> list[int]:
+        """Store a batch in one transaction, then make it searchable. Returns the new ids.
+
+        ``recipe`` names the chipping options that cut raster chips (see ``locations.window_part``).
+        """
         self._require_writable()
         if len(images) != len(vectors):
             raise ValueError(f"{len(images)} images but {len(vectors)} vectors")
@@ -190,7 +200,7 @@ class Store(LocationMethods):
         if vectors.shape[1] != self._generation.dimension:
             raise ValueError(f"vectors have {vectors.shape[1]} dimensions, the index {self._generation.dimension}")
         with Session(self._engine) as session, session.begin():
-            rows = [ImageRow(**image.__dict__) for image in images]
+            rows = [_image_row(image) for image in images]
             session.add_all(rows)
             session.flush()
             ids = [row.id for row in rows]
@@ -199,7 +209,8 @@ class Store(LocationMethods):
                 for image_id, vector in zip(ids, vectors)
             )
             # the new content's files; content they held before goes if no file holds it now
-            replaced = point(session, [(i.source, i.member, i.byte_size, i.mtime, n) for i, n in zip(images, ids)])
+            placed = [(i.source, i.member, part_of(i, recipe), i.byte_size, i.mtime, n) for i, n in zip(images, ids)]
+            replaced = point(session, placed)
             removed = release(session, replaced)
         self._vectors.add(np.asarray(ids, dtype=np.int64), vectors)
         self._vectors.remove(np.asarray(removed, dtype=np.int64))
@@ -252,15 +263,31 @@ class Store(LocationMethods):
         if self._generation is not None:
             yield from generations.stream_vectors(self, self._generation.id, chunk_size)
 
-    def search(self, queries: np.ndarray, k: int = 10, offset: int = 0) -> list[list[Hit]]:
-        """Nearest images for each query vector, best first, metadata attached."""
+    def matching_ids(self, filters: SearchFilters) -> np.ndarray:
+        """Ids of the items that pass ``filters`` (SQL on indexed columns)."""
+        with Session(self._engine) as session:
+            return np.fromiter(session.execute(matching_ids_query(filters)).scalars(), dtype=np.int64)
+
+    def search(
+        self, queries: np.ndarray, k: int = 10, offset: int = 0, filters: SearchFilters | None = None
+    ) -> list[list[Hit]]:
+        """Nearest images for each query vector, best first, metadata attached.
+
+        With ``filters``, FAISS itself skips the items that fail them (an id selector),
+        so k results come back whenever k items pass.
+        """
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         vectors = self._vectors  # one index for the whole query, even if a writer swaps it meanwhile
         if vectors is None or vectors.count == 0:
             return [[] for _ in queries]
         if queries.shape[1] != vectors.dimension:
             raise ValueError(f"query has {queries.shape[1]} dimensions, the index {vectors.dimension}")
-        scores, ids = vectors.search(queries, k + offset)
+        allowed = None
+        if filters is not None and filters.active:
+            allowed = self.matching_ids(filters)
+            if len(allowed) == 0:
+                return [[] for _ in queries]
+        scores, ids = vectors.search(queries, k + offset, allowed_ids=allowed)
         records = self.get_many(sorted({int(i) for i in ids.ravel() if i >= 0}))
         return [
             [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rsclip.commands.common import MODEL_FOR_INDEX, add_common, add_pipeline_flags, load_model
+from rsclip.commands.raster_args import add_raster_arguments, raster_options
 from rsclip.settings import Settings
 from storage import Store
 
@@ -16,11 +17,14 @@ def add_parser(commands) -> None:
         description="Decode every image in PATHs (folders recursively, .zip, .tar, .tar.gz/.tgz, single "
         "files), embed it and add it to the index. Identical content is stored once; files already "
         "indexed with the same size and mtime are skipped without reading; changed files are embedded "
-        "again (the old vector replaced); a file that cannot be decoded is reported and skipped.",
+        "again (the old vector replaced); a file that cannot be decoded is reported and skipped. "
+        "Georeferenced, multi-band or non-8-bit rasters (GeoTIFF, JPEG 2000) are cut into chips, each "
+        "its own item.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="folder, archive or image file")
     add_common(parser, model_help=MODEL_FOR_INDEX)
     add_pipeline_flags(parser)
+    add_raster_arguments(parser)
     parser.add_argument(
         "--prune", action="store_true", help="also forget indexed files under PATHs that no longer exist"
     )
@@ -34,12 +38,13 @@ def run(args, settings: Settings) -> int:
     from indexer import IndexRun
     from rsclip.searcher import model_identity
 
+    raster = raster_options(args)
     with Store(settings.data_dir, database_url=settings.database_url, writable=True) as store:
         recorded = store.model.model_id if store.model else None
         encoder = load_model(settings.model or recorded or settings.model_for_new_index())
         store.bind_model(model_identity(encoder))
         run = IndexRun(
-            store, encoder, batch_size=args.batch_size, workers=args.workers, progress=not args.quiet,
+            store, encoder, batch_size=args.batch_size, workers=args.workers, progress=not args.quiet, raster=raster,
             prune=args.prune, rehash=args.rehash,
         )
         report = run.run(args.paths)
@@ -53,6 +58,8 @@ def run(args, settings: Settings) -> int:
         "duplicates": report.duplicates,
         "pruned": report.pruned,
         "pruned_images": report.pruned_images,
+        "scenes": report.scenes,
+        "mostly_nodata": report.mostly_nodata,
         "failed": report.failed,
         "failures": [{"source": f.source, "member": f.member, "reason": f.reason} for f in report.failures],
         "seconds": round(report.seconds, 3),
@@ -69,6 +76,11 @@ def run(args, settings: Settings) -> int:
         + (f", {report.pruned} gone file(s) pruned" if args.prune else "")
         + f". The index now holds {total} image(s)."
     )
+    if report.scenes:
+        print(
+            f"{report.scenes} raster scene(s) cut into chips; "
+            f"{report.mostly_nodata} mostly-nodata chip(s) skipped."
+        )
     for failure in report.failures:
         print(f"  failed: {failure.name}: {failure.reason}")
     return 0

@@ -13,10 +13,11 @@ from tests.storage.test_store import MODEL, new_images, unit_vectors
 
 
 def downgrade_to_version_1(data_dir) -> None:
-    """Make the catalog look like one rsclip-search 0.1 wrote: no locations, no generation status."""
+    """Make the catalog look like one rsclip-search 0.1 wrote: no geo rows, locations, generation status."""
     connection = sqlite3.connect(data_dir / "catalog.sqlite")
     connection.executescript(
         """
+        DROP TABLE image_geo;
         DROP TABLE locations;
         ALTER TABLE generations DROP COLUMN status;
         UPDATE schema_version SET version = 1;
@@ -41,7 +42,7 @@ def test_a_version_1_catalog_gets_a_location_per_image_and_stays_consistent(tmp_
         assert store.recorded_location("/archive.zip", "chip_2.png").byte_size == 102
         assert check_store(store).ok
     connection = sqlite3.connect(tmp_path / "data" / "catalog.sqlite")
-    assert connection.execute("select version from schema_version").fetchone()[0] == CURRENT_VERSION == 2
+    assert connection.execute("select version from schema_version").fetchone()[0] == CURRENT_VERSION == 3
     assert connection.execute("select status from generations").fetchall() == [("ready",)]
 
 
