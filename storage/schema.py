@@ -25,7 +25,9 @@ def _v3_locations_and_generation_status(connection: Connection) -> None:
     prune and resumable reindex (issue 4).
 
     Written as plain DDL, not from the models, so it stays what it was when later
-    migrations change the models.
+    migrations change the models. Chips get their window as part, without the chipping
+    recipe (it was never recorded): the first index run afterwards reads each scene once
+    more, embeds nothing, and records the recipe.
     """
     connection.execute(
         text(

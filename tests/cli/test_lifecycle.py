@@ -84,12 +84,16 @@ def test_a_failed_reindex_exits_1_says_what_to_do_and_keeps_the_old_model(indexe
     assert summary["switched"] and (summary["resumed_with"], summary["embedded"], summary["total"]) == (6, 0, 6)
 
 
-def test_check_repair_re_embeds_lost_vectors_from_the_files_and_rebuilds_faiss(indexed, rsclip, rsclip_json):
-    data_dir, _, _ = indexed
+def lose_vectors(data_dir, *image_ids: int) -> None:
     connection = sqlite3.connect(data_dir / "catalog.sqlite")
-    connection.execute("DELETE FROM embeddings WHERE image_id IN (2, 5)")
+    connection.execute(f"DELETE FROM embeddings WHERE image_id IN ({','.join(map(str, image_ids))})")
     connection.commit()
     connection.close()
+
+
+def test_check_repair_re_embeds_lost_vectors_from_the_files_and_rebuilds_faiss(indexed, rsclip, rsclip_json):
+    data_dir, _, _ = indexed
+    lose_vectors(data_dir, 2, 5)
     code, out, _ = rsclip("check", "--data-dir", data_dir)
     assert code == 2
     assert "images-without-vector" in out and "faiss-orphan-ids" in out
@@ -101,10 +105,7 @@ def test_check_repair_re_embeds_lost_vectors_from_the_files_and_rebuilds_faiss(i
 
 def test_check_repair_refuses_to_re_embed_with_another_model(indexed, rsclip, tmp_path):
     data_dir, _, _ = indexed
-    connection = sqlite3.connect(data_dir / "catalog.sqlite")
-    connection.execute("DELETE FROM embeddings WHERE image_id = 2")
-    connection.commit()
-    connection.close()
+    lose_vectors(data_dir, 2)
     other = build_tiny_siglip(tmp_path / "other", hidden_size=64, seed=9)
     code, _, err = rsclip("check", "--repair", "--data-dir", data_dir, "--model", other)
     assert code == 1 and "same model" in err

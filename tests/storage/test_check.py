@@ -13,13 +13,18 @@ from storage.vectors import VectorIndex
 from tests.storage.test_store import MODEL, new_images, unit_vectors
 
 
+def saved_index(data_dir, images: int):
+    """A data directory holding ``images`` items under MODEL, saved."""
+    with Store(data_dir, writable=True) as store:
+        store.bind_model(MODEL)
+        store.add(new_images(images), unit_vectors(images))
+        store.save()
+    return data_dir
+
+
 @pytest.fixture
 def data_dir(tmp_path):
-    with Store(tmp_path / "data", writable=True) as store:
-        store.bind_model(MODEL)
-        store.add(new_images(5), unit_vectors(5))
-        store.save()
-    return tmp_path / "data"
+    return saved_index(tmp_path / "data", images=5)
 
 
 def check(data_dir):

@@ -7,6 +7,7 @@ import pytest
 
 from storage import ModelIdentity, Store, StoreError
 from storage.generations import RETIRING, list_generations
+from tests.storage.test_check import saved_index
 from tests.storage.test_store import MODEL, new_images, unit_vectors
 
 NEW_MODEL = ModelIdentity("test/bigger", "fingerprint-new", 12)
@@ -14,11 +15,7 @@ NEW_MODEL = ModelIdentity("test/bigger", "fingerprint-new", 12)
 
 @pytest.fixture
 def data_dir(tmp_path):
-    with Store(tmp_path / "data", writable=True) as store:
-        store.bind_model(MODEL)
-        store.add(new_images(6), unit_vectors(6))
-        store.save()
-    return tmp_path / "data"
+    return saved_index(tmp_path / "data", images=6)
 
 
 def fill(build, ids, seed=1):

@@ -9,7 +9,8 @@ import numpy as np
 from storage import Store
 from storage.check import check_store, repair_store
 from storage.schema import CURRENT_VERSION
-from tests.storage.test_store import MODEL, new_images, unit_vectors
+from tests.storage.test_check import saved_index
+from tests.storage.test_store import unit_vectors
 
 
 def downgrade_to_version_1(data_dir) -> None:
@@ -28,11 +29,7 @@ def downgrade_to_version_1(data_dir) -> None:
 
 
 def version_1_catalog(data_dir, images: int) -> None:
-    with Store(data_dir, writable=True) as store:
-        store.bind_model(MODEL)
-        store.add(new_images(images), unit_vectors(images))
-        store.save()
-    downgrade_to_version_1(data_dir)
+    downgrade_to_version_1(saved_index(data_dir, images))
 
 
 def test_a_version_1_catalog_gets_a_location_per_image_and_stays_consistent(tmp_path):
@@ -61,3 +58,24 @@ def test_a_path_indexed_twice_under_version_1_keeps_only_its_newest_content(tmp_
         assert check_store(store).ok and store.count() == 2
         assert store.vector(1) is None
         np.testing.assert_allclose(store.vector(2), unit_vectors(3)[1], atol=1e-6)
+
+
+def test_raster_chips_of_a_version_2_catalog_get_one_location_per_window(tmp_path, encoder):
+    from tests.rasters import index_into, textured, write_geotiff
+
+    path = write_geotiff(tmp_path / "s.tif", textured((3, 300, 300), 0, 3000))
+    index_into(tmp_path / "data", encoder, [path])
+    connection = sqlite3.connect(tmp_path / "data" / "catalog.sqlite")
+    connection.executescript(
+        "DROP TABLE locations; ALTER TABLE generations DROP COLUMN status; UPDATE schema_version SET version = 2;"
+    )
+    connection.close()
+    with Store(tmp_path / "data", writable=True, recover=False) as store:
+        parts = {loc.part for loc in store.locations_in(str(tmp_path))}
+        assert parts == {"0,0,256,256", "44,0,256,256", "0,44,256,256", "44,44,256,256"}  # edge chips shift in
+        assert check_store(store).ok
+    # The first run after the upgrade reads the scene once more (its chipping options were
+    # not recorded) and embeds nothing; the next one skips it unread.
+    again, _ = index_into(tmp_path / "data", encoder, [path])
+    assert (again.added, again.already_indexed + again.unchanged) == (0, 4)
+    assert index_into(tmp_path / "data", encoder, [path])[0].unchanged == 4
