@@ -65,6 +65,7 @@ class ChangeTracker:
         self._seen: list[int] = []
         self._folders: dict[tuple[str, str], dict[str, list[RecordedLocation]]] = {}
         self._placements: list[Placement] = []
+        self._superseded: list[int] = []
         if self.prune_roots is not None:
             store.mark_for_sweep(self.prune_roots)
 
@@ -99,6 +100,15 @@ class ChangeTracker:
             return 0
         return len(same_cut)
 
+    def supersede(self, previous: list[RecordedLocation], recipe: str, parts_now: set[str]) -> None:
+        """A changed file no longer has some of the parts it had (a scene that shrank, a picture
+        that became a scene): forget those at the next flush."""
+        self._superseded.extend(
+            loc.id
+            for loc in previous
+            if (loc.part == "" or loc.part.endswith(f"@{recipe}")) and loc.part not in parts_now
+        )
+
     def place(self, placement: Placement) -> None:
         """This file (or chip of it) holds content that is (or is about to be) stored: record where."""
         self._placements.append(placement)
@@ -124,6 +134,9 @@ class ChangeTracker:
         if self._seen:
             self.store.unmark(self._seen)
             self._seen.clear()
+        if self._superseded:
+            self.store.forget(self._superseded)
+            self._superseded.clear()
 
     def sweep(self) -> ChangeSummary:
         if not self.pruning:

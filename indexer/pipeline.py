@@ -172,6 +172,7 @@ class IndexRun:
         self.report.seen += 1
         sha256 = hashlib.sha256(data).hexdigest()
         placement = Placement(entry.source, entry.member, len(data), entry.mtime, sha256)
+        self.changes.supersede(previous, self._recipe, {placement.part})
         if self._known(placement, self.store.existing_sha256([sha256]), previous):
             return
         future = pool.submit(self._decode, entry, sha256, data)
@@ -188,9 +189,11 @@ class IndexRun:
             return
         self.report.scenes += 1
         stored = self.store.existing_sha256([chip.sha256 for chip in chips])
-        for chip in chips:
+        placements = [chip_placement(chip, self._recipe) for chip in chips]
+        self.changes.supersede(previous, self._recipe, {placement.part for placement in placements})
+        for chip, placement in zip(chips, placements):
             self.report.seen += 1
-            if not self._known(chip_placement(chip, self._recipe), stored, previous):
+            if not self._known(placement, stored, previous):
                 yield _Pending(scene.source, scene.name, pool.submit(self._decode_chip, chip), replaces=bool(previous))
 
     def _known(self, placement: Placement, stored: dict[str, int], previous: list[RecordedLocation]) -> bool:

@@ -264,6 +264,11 @@ class LocationMethods:
             self._change(change)
         return unknown
 
+    def forget(self, location_ids: Sequence[int]) -> ChangeSummary:
+        """Delete these locations, and the images only they held (with their vectors)."""
+        removed = self._change(lambda session: remove(session, location_ids)) if len(location_ids) else []
+        return ChangeSummary(removed_images=len(removed), removed_locations=len(location_ids))
+
     def mark_for_sweep(self, roots: Iterable[str] | None) -> int:
         """Mark every location under ``roots`` (None: all); what is not seen again gets swept."""
         with self._transaction() as session:

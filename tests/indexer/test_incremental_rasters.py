@@ -87,3 +87,17 @@ def test_reindex_renders_chips_again_and_refuses_a_scene_that_changed(tmp_path, 
         chip = store.get(3)
         query = np.asarray(other.encode_images([render_chip(chip)]))[0]
         assert store.search(query, k=1)[0][0].image.id == 3
+
+
+def test_chips_a_changed_scene_no_longer_has_are_removed(tmp_path, encoder):
+    path = scene(tmp_path / "s.tif")  # 300 px square: windows at 0 and 44 on each axis
+    run(tmp_path / "data", encoder, [path])
+    write_geotiff(path, textured((3, 300, 600), 0, 3000, seed=9))  # 600 px wide: x at 0, 256, 344
+    os.utime(path, (2e9, 2e9))
+    report = run(tmp_path / "data", encoder, [path])
+    assert report.added == 6
+    images, chips = state(tmp_path / "data")
+    assert images == 6
+    assert sorted(loc.part.split("@")[0] for loc in chips) == sorted(
+        f"{x},{y},256,256" for x in (0, 256, 344) for y in (0, 44)
+    )
