@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from storage.errors import StoreError
 from storage.killpoints import kill_point
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
-from storage.records import ImageRecord, ModelIdentity
+from storage.records import ImageRecord, IndexVersion, ModelIdentity
 from storage.vectors import VectorIndex
 
 if TYPE_CHECKING:
@@ -221,3 +221,38 @@ def stray_vector_files(store: "Store", known_ids: set[int]) -> list:
         elif match is not None and int(match.group(1)) not in known_ids:
             stray.append(path)
     return stray
+
+
+class GenerationMethods:
+    """The :class:`~storage.store.Store` methods about generations: building one beside the
+    one in service, and telling a reader when what is in service changed.
+
+    Mixed into Store (they use its engine and generation); kept here so that everything
+    about generations has one home.
+    """
+
+    def begin_generation(self, model: ModelIdentity) -> GenerationBuild:
+        """Start (or resume) building a generation of ``model`` beside the one in service."""
+        if not self.writable:
+            raise PermissionError("this Store was opened read-only")
+        return begin(self, model, VectorIndex.create(model.dimension).index_type)
+
+    @property
+    def loaded_version(self) -> IndexVersion | None:
+        """Which generation, at which FAISS save, this Store serves."""
+        generation = self._generation
+        return None if generation is None else IndexVersion(generation.id, generation.index_version)
+
+    def current_version(self) -> IndexVersion | None:
+        """What the catalog says is in service now: one small query, cheap enough per request.
+
+        Differs from :attr:`loaded_version` after another process switched generations
+        or saved new vectors; a reader then opens a fresh Store to serve them.
+        """
+        with Session(self._engine) as session:
+            row = session.execute(select(GenerationRow.id, GenerationRow.index_version).where(GenerationRow.active)).first()
+        return None if row is None else IndexVersion(row[0], row[1])
+
+    def _adopt(self, generation: GenerationRow, vectors: VectorIndex) -> None:
+        """Serve a generation just switched to (by :meth:`GenerationBuild.switch`)."""
+        self._generation, self._vectors = generation, vectors

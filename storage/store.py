@@ -29,11 +29,12 @@ from sqlalchemy.orm import Session
 
 from storage import generations
 from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError
+from storage.generations import GenerationMethods
 from storage.geo import geo_info, geo_row, matching_ids_query
 from storage.killpoints import kill_point
 from storage.locations import LocationMethods, part_of, point, release
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
-from storage.records import Hit, ImageRecord, IndexVersion, ModelIdentity, NewImage, SearchFilters, StoreStats
+from storage.records import Hit, ImageRecord, ModelIdentity, NewImage, SearchFilters, StoreStats
 from storage.schema import ensure_schema
 from storage.vectors import VectorIndex
 
@@ -88,7 +89,7 @@ def _identity(generation: GenerationRow) -> ModelIdentity:
     return ModelIdentity(generation.model_id, generation.model_fingerprint, generation.dimension)
 
 
-class Store(LocationMethods):
+class Store(LocationMethods, GenerationMethods):
     """Catalog + vector index of one data directory.
 
     Open with ``writable=True`` to index: that takes the directory's write lock, so a
@@ -167,12 +168,6 @@ class Store(LocationMethods):
                 f"model. Use --model {current.model_id}, move the index to the other model with "
                 f"`rsclip reindex --model {identity.model_id}`, or use a new --data-dir for it."
             )
-
-    def begin_generation(self, model: ModelIdentity) -> "generations.GenerationBuild":
-        """Start (or resume) building a generation of ``model`` beside the one in service."""
-        if not self.writable:
-            raise PermissionError("this Store was opened read-only")
-        return generations.begin(self, model, VectorIndex.create(model.dimension).index_type)
 
     # -- writing --------------------------------------------------------------
     def existing_sha256(self, hashes: Iterable[str]) -> dict[str, int]:
@@ -298,22 +293,6 @@ class Store(LocationMethods):
             for row_scores, row_ids in zip(scores, ids)
         ]
 
-    @property
-    def loaded_version(self) -> IndexVersion | None:
-        """Which generation, at which FAISS save, this Store serves."""
-        generation = self._generation
-        return None if generation is None else IndexVersion(generation.id, generation.index_version)
-
-    def current_version(self) -> IndexVersion | None:
-        """What the catalog says is in service now: one small query, cheap enough per request.
-
-        Differs from :attr:`loaded_version` after another process switched generations
-        or saved new vectors; a reader then opens a fresh Store to serve them.
-        """
-        with Session(self._engine) as session:
-            row = session.execute(select(GenerationRow.id, GenerationRow.index_version).where(GenerationRow.active)).first()
-        return None if row is None else IndexVersion(row[0], row[1])
-
     def stats(self) -> StoreStats:
         with Session(self._engine) as session:
             sources = dict(
@@ -391,10 +370,6 @@ class Store(LocationMethods):
             if self.writable or (current is not None and current.id == generation.id):
                 return
         raise StoreError(f"The index at {self.data_dir} kept changing while it was being opened; try again.")
-
-    def _adopt(self, generation: GenerationRow, vectors: VectorIndex) -> None:
-        """Serve a generation just switched to (called by storage/generations.py)."""
-        self._generation, self._vectors = generation, vectors
 
     def _load_active_generation(self) -> GenerationRow | None:
         with Session(self._engine, expire_on_commit=False) as session:
