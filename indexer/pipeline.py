@@ -20,6 +20,8 @@ import numpy as np
 from tqdm import tqdm
 
 from indexer.decode import DEFAULT_MAX_PIXELS, DecodeError, decode_image
+from indexer.limits import FailureKind, InputLimits, InputRefused
+from indexer.report import record_run
 from indexer.sources import SourceFailure, SourceItem, iter_sources, location
 from storage import NewImage, Store
 
@@ -33,6 +35,7 @@ class Failure:
     source: str
     member: str
     reason: str
+    kind: str = FailureKind.UNREADABLE  # see indexer.limits.FailureKind
 
     @property
     def name(self) -> str:
@@ -76,6 +79,7 @@ class IndexRun:
         batch_size: int = 16,
         workers: int = 2,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        limits: InputLimits | None = None,
         progress: bool = True,
     ):
         self.store = store
@@ -83,6 +87,7 @@ class IndexRun:
         self.batch_size = batch_size
         self.workers = workers
         self.max_pixels = max_pixels
+        self.limits = limits or InputLimits()
         self.progress = progress
         self.report = IndexReport()
         self._hashes_this_run: set[str] = set()
@@ -91,12 +96,14 @@ class IndexRun:
 
     def run(self, paths: Iterable[str | Path]) -> IndexReport:
         started = time.monotonic()
+        paths = list(paths)
         bar = tqdm(desc="indexing", unit="img", disable=not self.progress, dynamic_ncols=True)
         window: deque[_Pending] = deque()
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decode") as pool:
-            for entry in iter_sources(paths):
+            for entry in iter_sources(paths, self.limits):
                 if isinstance(entry, SourceFailure):
-                    self._fail(entry.source, entry.member, entry.reason)
+                    self.report.seen += 1  # so that seen = added + already indexed + duplicates + failed
+                    self._fail(entry.source, entry.member, entry.reason, entry.kind)
                     continue
                 pending = self._admit(entry, pool)
                 if pending is not None:
@@ -109,6 +116,7 @@ class IndexRun:
         self.store.save()
         bar.close()
         self.report.seconds = time.monotonic() - started
+        record_run(self.store, self.report, paths)
         return self.report
 
     def _admit(self, item: SourceItem, pool: ThreadPoolExecutor) -> _Pending | None:
@@ -116,6 +124,9 @@ class IndexRun:
         self.report.seen += 1
         try:
             data = item.read()
+        except InputRefused as refused:
+            self._fail(item.source, item.member, refused.reason, refused.kind)
+            return None
         except Exception as exc:  # a member that cannot be read must not stop the run
             self._fail(item.source, item.member, f"cannot read: {exc}")
             return None
@@ -138,10 +149,10 @@ class IndexRun:
         try:
             decoded, pixels = pending.future.result()
         except DecodeError as exc:
-            self._fail(item.source, item.member, str(exc))
+            self._fail(item.source, item.member, str(exc), exc.kind)
             return
         except Exception as exc:
-            self._fail(item.source, item.member, f"{type(exc).__name__}: {exc}")
+            self._fail(item.source, item.member, f"{type(exc).__name__}: {exc}", FailureKind.CORRUPT_IMAGE)
             return
         record = NewImage(
             source=item.source,
@@ -170,8 +181,8 @@ class IndexRun:
             self.store.save()
             self._last_checkpoint = time.monotonic()
 
-    def _fail(self, source: str, member: str, reason: str) -> None:
-        failure = Failure(source, member, reason)
+    def _fail(self, source: str, member: str, reason: str, kind: str = FailureKind.UNREADABLE) -> None:
+        failure = Failure(source, member, reason, kind)
         self.report.failures.append(failure)
         log.info("skipped %s: %s", failure.name, reason)
 

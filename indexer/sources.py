@@ -1,134 +1,111 @@
 """Walk the user's inputs and yield every image file in them, with where it came from.
 
 Inputs are folders (walked recursively), archives (.zip, .tar, .tar.gz/.tgz, also
-when found inside a folder) and single image files. Archive members are read into
-memory, never extracted to disk. Nested archives inside archives are not opened.
+when found inside a folder; see indexer.archives) and single image files. Archive
+members are read into memory, never extracted to disk.
+
+In folders, symbolic links to files are followed (a folder of links is a common way
+to assemble a dataset), links to folders are not walked, and anything that is not a
+regular file once followed (a device, a FIFO, a broken link) is reported, never read:
+``x.png -> /dev/zero`` must not fill the memory. Unreadable sub-folders are reported.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import tarfile
-import zipfile
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+import stat
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 
-log = logging.getLogger(__name__)
+from indexer.archives import iter_archive
+from indexer.items import SourceFailure, SourceItem
+from indexer.limits import FailureKind, InputLimits, read_capped
+from indexer.names import IMAGE_SUFFIXES, archive_kind, is_image_name, location, safe_name
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif"})
-_TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
-
-
-@dataclass(frozen=True)
-class SourceItem:
-    """One image file in a folder or archive. ``read`` is valid only while iterating."""
-
-    source: str  # absolute path of the folder or archive
-    member: str  # posix path inside it, as written there
-    size: int
-    mtime: float | None
-    read: Callable[[], bytes]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "SourceFailure",
+    "SourceItem",
+    "archive_kind",
+    "is_image_name",
+    "iter_sources",
+    "location",
+]
 
 
-@dataclass(frozen=True)
-class SourceFailure:
-    """An input, or part of one, that could not be read at all."""
-
-    source: str
-    member: str
-    reason: str
-
-
-def location(source: str, member: str) -> str:
-    """How people should see an item: ``archive.zip!inner/path.jpg`` or ``folder/path.jpg``."""
-    if not member:
-        return source
-    separator = "!" if archive_kind(Path(source)) else "/"
-    return f"{source.rstrip('/')}{separator}{member}"
-
-
-def is_image_name(name: str) -> bool:
-    return PurePosixPath(name.lower()).suffix in IMAGE_SUFFIXES
-
-
-def archive_kind(path: Path) -> str | None:
-    name = path.name.lower()
-    if name.endswith(".zip"):
-        return "zip"
-    if name.endswith(_TAR_SUFFIXES):
-        return "tar"
-    return None
-
-
-def iter_sources(paths: Iterable[str | Path]) -> Iterator[SourceItem | SourceFailure]:
-    """Yield every image under ``paths`` in a stable order, and a failure for each unreadable input."""
+def iter_sources(
+    paths: Iterable[str | Path], limits: InputLimits | None = None
+) -> Iterator[SourceItem | SourceFailure]:
+    """Yield every image under ``paths`` in a stable order, and a failure for each input not read."""
+    limits = limits or InputLimits()
     for raw in paths:
         path = Path(raw).expanduser().absolute()
         if path.is_dir():
-            yield from _iter_folder(path)
-        elif archive_kind(path):
-            yield from _iter_archive(path)
-        elif path.is_file():
-            stat = path.stat()
-            yield SourceItem(str(path.parent), path.name, stat.st_size, stat.st_mtime, path.read_bytes)
+            yield from _iter_folder(path, limits)
+        elif archive_kind(path) and path.is_file():
+            yield from iter_archive(path, limits)
         else:
-            yield SourceFailure(str(path), "", "no such file or folder")
+            yield _single_file(path, limits)
 
 
-def _iter_folder(folder: Path) -> Iterator[SourceItem | SourceFailure]:
-    for root, dirs, files in os.walk(folder, onerror=None):
+def _single_file(path: Path, limits: InputLimits) -> SourceItem | SourceFailure:
+    folder, name = safe_name(str(path.parent)), safe_name(path.name)
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return SourceFailure(safe_name(str(path)), "", "no such file or folder", FailureKind.UNREADABLE)
+    except OSError as exc:
+        return SourceFailure(safe_name(str(path)), "", f"cannot read: {exc.strerror or exc}", FailureKind.UNREADABLE)
+    return _file_entry(path, folder, name, status, limits)
+
+
+def _iter_folder(folder: Path, limits: InputLimits) -> Iterator[SourceItem | SourceFailure]:
+    source = safe_name(str(folder))
+    walk_errors: list[OSError] = []
+    for root, dirs, files in os.walk(folder, onerror=walk_errors.append):
+        yield from _walk_failures(walk_errors, folder, source)
         dirs.sort()
         for name in sorted(files):
             path = Path(root) / name
-            if path.is_symlink() and not path.exists():
-                continue
-            if archive_kind(path):
-                yield from _iter_archive(path)
+            if archive_kind(name):
+                yield from iter_archive(path, limits) if path.is_file() else [_odd_file(path, folder, source)]
             elif is_image_name(name):
+                member = safe_name(path.relative_to(folder).as_posix())
                 try:
-                    stat = path.stat()
+                    status = path.stat()
                 except OSError as exc:
-                    yield SourceFailure(str(folder), path.relative_to(folder).as_posix(), exc.strerror or str(exc))
+                    reason = "broken symbolic link" if path.is_symlink() else f"cannot read: {exc.strerror or exc}"
+                    yield SourceFailure(source, member, reason, FailureKind.UNREADABLE)
                     continue
-                yield SourceItem(str(folder), path.relative_to(folder).as_posix(), stat.st_size, stat.st_mtime, path.read_bytes)
+                yield _file_entry(path, source, member, status, limits)
+    yield from _walk_failures(walk_errors, folder, source)
 
 
-def _iter_archive(path: Path) -> Iterator[SourceItem | SourceFailure]:
-    try:
-        if archive_kind(path) == "zip":
-            yield from _iter_zip(path)
-        else:
-            yield from _iter_tar(path)
-    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
-        yield SourceFailure(str(path), "", f"unreadable archive: {exc}")
+def _walk_failures(errors: list[OSError], folder: Path, source: str) -> Iterator[SourceFailure]:
+    while errors:
+        error = errors.pop(0)
+        where = Path(error.filename or folder)
+        member = safe_name(where.relative_to(folder).as_posix()) if where != folder else ""
+        yield SourceFailure(source, member, f"cannot read folder: {error.strerror or error}", FailureKind.UNREADABLE)
 
 
-def _iter_zip(path: Path) -> Iterator[SourceItem]:
-    with zipfile.ZipFile(path) as archive:
-        for info in archive.infolist():
-            if info.is_dir() or not is_image_name(info.filename):
-                continue
-            mtime = _zip_mtime(info)
-            yield SourceItem(str(path), info.filename, info.file_size, mtime, lambda info=info: archive.read(info))
+def _odd_file(path: Path, folder: Path, source: str) -> SourceFailure:
+    member = safe_name(path.relative_to(folder).as_posix())
+    if not path.exists():
+        return SourceFailure(source, member, "broken symbolic link", FailureKind.UNREADABLE)
+    return SourceFailure(source, member, "not a regular file: not read", FailureKind.SPECIAL_FILE)
 
 
-def _zip_mtime(info: zipfile.ZipInfo) -> float | None:
-    import datetime
+def _file_entry(path: Path, source: str, member: str, status: os.stat_result, limits: InputLimits):
+    """A regular file becomes an item with a capped reader; anything else a failure."""
+    if not stat.S_ISREG(status.st_mode):
+        return SourceFailure(source, member, "not a regular file (device, FIFO or socket): not read", FailureKind.SPECIAL_FILE)
+    refusal = limits.refuse_size(status.st_size)
+    if refusal is not None:
+        return SourceFailure(source, member, refusal.reason, refusal.kind)
 
-    try:
-        return datetime.datetime(*info.date_time).timestamp()
-    except (ValueError, OverflowError):
-        return None
+    def read() -> bytes:
+        with open(path, "rb") as handle:
+            return read_capped(handle, limits.max_file_bytes)
 
-
-def _iter_tar(path: Path) -> Iterator[SourceItem]:
-    # Streaming mode ("r|*") reads compressed tars front to back without seeking.
-    with tarfile.open(path, mode="r|*") as archive:
-        for member in archive:
-            if not member.isfile() or not is_image_name(member.name):
-                continue
-            handle = archive.extractfile(member)
-            data = handle.read() if handle is not None else b""
-            yield SourceItem(str(path), member.name, member.size, float(member.mtime), lambda data=data: data)
+    return SourceItem(source, member, status.st_size, status.st_mtime, read)
