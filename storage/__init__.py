@@ -4,19 +4,22 @@
 (FAISS) of a data directory in step; everything else talks to it in plain records.
 """
 
-from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError
-from storage.records import Hit, ImageRecord, ModelIdentity, NewImage, StoreStats
+from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError, StoreWriteError
+from storage.records import Hit, ImageRecord, IndexRunRecord, ModelIdentity, NewImage, RunFailure, StoreStats
 from storage.store import Store
 
 __all__ = [
     "Hit",
     "ImageRecord",
+    "IndexRunRecord",
     "ModelIdentity",
     "ModelMismatchError",
     "NewImage",
+    "RunFailure",
     "Store",
     "StoreError",
     "StoreLockedError",
     "StoreNotFoundError",
     "StoreStats",
+    "StoreWriteError",
 ]
