@@ -16,6 +16,9 @@ from urllib.parse import urlparse
 
 DEFAULT_MODEL = "lcybuaa/Git-RSCLIP"
 
+# Set in config.json by encoder.tiny_checkpoint, so every surface can warn that results are noise.
+RANDOM_WEIGHTS_MARK = "rsclip_random_weights"
+
 # Text towers that pool the last position (SigLIP) are only correct when every
 # query is padded to the length the model was trained with.
 _LAST_TOKEN_POOLING = {"siglip", "siglip2"}
@@ -38,6 +41,7 @@ class ModelSpec:
     image_size: int
     text_max_length: int
     fingerprint: str  # identifies the weights, whatever name they were loaded under
+    random_weights: bool = False  # a checkpoint built by encoder.tiny_checkpoint: rankings mean nothing
 
     @property
     def pads_text_to_max_length(self) -> bool:
@@ -168,6 +172,7 @@ def load_encoder(model: str = DEFAULT_MODEL, *, device: str = "cpu", precision: 
         image_size=int(config.vision_config.image_size),
         text_max_length=_text_max_length(processor.tokenizer, config),
         fingerprint=weights_fingerprint(torch_model),
+        random_weights=bool(getattr(config, RANDOM_WEIGHTS_MARK, False)),
     )
     log.info("loaded %s (%s, %d-d, %d px)", spec.model_id, spec.family, spec.dimension, spec.image_size)
     return Encoder(torch_model, processor, spec, device=device, precision=precision)

@@ -60,7 +60,7 @@ def build_tiny_siglip(
     seed: int = 0,
 ) -> Path:
     """Write a random SigLIP checkpoint (model, tokenizer, processor) to ``out_dir``."""
-    from encoder.loading import quiet_transformers
+    from encoder.loading import RANDOM_WEIGHTS_MARK, quiet_transformers
 
     quiet_transformers()  # before importing the classes: the import itself logs advice
     import torch
@@ -95,6 +95,7 @@ def build_tiny_siglip(
                 patch_size=patch_size,
             ),
         )
+        setattr(config, RANDOM_WEIGHTS_MARK, True)
         torch.manual_seed(seed)
         model = SiglipModel(config).eval()
         processor = SiglipProcessor(

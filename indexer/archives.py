@@ -217,3 +217,30 @@ def _tar_entry(archive: tarfile.TarFile, member: tarfile.TarInfo, source: str, l
     except InputRefused as refused:
         return _refused(source, name, refused)
     return SourceItem(source, name, member.size, float(member.mtime), lambda data=data: data)
+
+
+# -- reading one recorded member back ------------------------------------------------
+def read_archive_member(path: Path, member: str, limits: InputLimits) -> bytes:
+    """The bytes of the regular-file member the indexer stored as ``member`` (its label).
+
+    Raises KeyError when no such member is there, InputRefused when it breaks a limit.
+    Links and special files are never read, as when indexing.
+    """
+    if archive_kind(path) == "zip":
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if zip_member_name(info) == member and _zip_mode_kind(info) == "file" and not info.is_dir():
+                    refusal = limits.refuse_size(info.file_size) or limits.refuse_ratio(info.file_size, info.compress_size)
+                    if refusal is not None:
+                        raise refusal
+                    return _zip_reader(archive, info, limits)()
+        raise KeyError(member)
+    with tarfile.open(path, mode="r|*") as archive:
+        for entry in archive:
+            archive.members = []
+            if entry.isfile() and safe_name(entry.name) == member:
+                refusal = limits.refuse_size(entry.size)
+                if refusal is not None:
+                    raise refusal
+                return read_capped(archive.extractfile(entry), limits.max_file_bytes)
+    raise KeyError(member)

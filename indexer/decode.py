@@ -39,6 +39,13 @@ class DecodeError(ValueError):
         self.kind = kind
 
 
+class UnsupportedFormatError(DecodeError):
+    """The bytes are no image format Pillow knows (as opposed to a damaged image)."""
+
+    def __init__(self, reason: str = "not a recognised image format"):
+        super().__init__(reason, FailureKind.NOT_AN_IMAGE)
+
+
 @dataclass(frozen=True)
 class DecodedImage:
     image: Image.Image  # RGB, EXIF orientation applied
@@ -66,7 +73,7 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Decode
     except DecodeError:
         raise
     except UnidentifiedImageError:
-        raise DecodeError("not a recognised image format", FailureKind.NOT_AN_IMAGE) from None
+        raise UnsupportedFormatError() from None
     except Image.DecompressionBombError as exc:
         raise DecodeError(f"decompression bomb: {exc}", FailureKind.TOO_MANY_PIXELS) from None
     except Exception as exc:  # malformed files make Pillow raise anything from struct.error to IndexError

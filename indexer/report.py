@@ -21,8 +21,11 @@ def failures_by_kind(failures: Iterable) -> dict[str, int]:
     return dict(Counter(failure.kind for failure in failures).most_common())
 
 
-def record_run(store: Store, report, inputs: Sequence[str | Path]) -> int:
-    """Append the run and its failures to the store's run log. Returns the run's id."""
+def record_run(store: Store, report, inputs: Sequence[str | Path]) -> int | None:
+    """Append the run and its failures to the store's run log. Returns the run's id, or None
+    when the run wrote somewhere without one (``rsclip embed`` writes feature files)."""
+    if not hasattr(store, "runs"):
+        return None
     finished = datetime.now(timezone.utc)
     run = IndexRunRecord(
         started_at=finished - timedelta(seconds=report.seconds),

@@ -14,22 +14,26 @@ from __future__ import annotations
 
 import os
 import stat
+import tarfile
+import zipfile
 from collections.abc import Iterable, Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from indexer.archives import iter_archive
+from indexer.archives import iter_archive, read_archive_member
 from indexer.items import SourceFailure, SourceItem
-from indexer.limits import FailureKind, InputLimits, read_capped
+from indexer.limits import FailureKind, InputLimits, InputRefused, read_capped
 from indexer.names import IMAGE_SUFFIXES, archive_kind, is_image_name, location, safe_name
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "MemberNotFoundError",
     "SourceFailure",
     "SourceItem",
     "archive_kind",
     "is_image_name",
     "iter_sources",
     "location",
+    "read_member",
 ]
 
 
@@ -109,3 +113,40 @@ def _file_entry(path: Path, source: str, member: str, status: os.stat_result, li
             return read_capped(handle, limits.max_file_bytes)
 
     return SourceItem(source, member, status.st_size, status.st_mtime, read)
+
+
+class MemberNotFoundError(FileNotFoundError):
+    """A recorded image can no longer be read where the catalog says it is."""
+
+
+def read_member(source: str, member: str, limits: InputLimits | None = None) -> bytes:
+    """The bytes of one recorded image: ``member`` of folder or archive ``source``.
+
+    Archives are read in place (never extracted) and members looked up by the label
+    the indexer stored. A member that would lead outside ``source`` (absolute, or with
+    ``..``) is refused, whatever the catalog says; so are links inside archives,
+    special files and anything over ``limits``. An empty member means ``source`` is
+    the file itself. Raises MemberNotFoundError (a FileNotFoundError) when the item is
+    gone or unreadable.
+    """
+    parts = PurePosixPath(member).parts
+    if PurePosixPath(member).is_absolute() or ".." in parts or "\\" in member:
+        raise MemberNotFoundError(f"refusing {member!r}: not a path inside {source}")
+    limits = limits or InputLimits()
+    path = Path(source)
+    try:
+        if archive_kind(path) and path.is_file():
+            return read_archive_member(path, member, limits)
+        target = path / Path(*parts) if member else path
+        entry = _file_entry(target, source, member, target.stat(), limits)
+        if isinstance(entry, SourceFailure):
+            raise MemberNotFoundError(f"cannot read {location(source, member)}: {entry.reason}")
+        return entry.read()
+    except MemberNotFoundError:
+        raise
+    except KeyError:
+        raise MemberNotFoundError(f"{location(source, member)} is no longer in the archive") from None
+    except InputRefused as refused:
+        raise MemberNotFoundError(f"cannot read {location(source, member)}: {refused.reason}") from None
+    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError, ValueError) as exc:
+        raise MemberNotFoundError(f"cannot read {location(source, member)}: {exc}") from None

@@ -1,8 +1,9 @@
-"""``rsclip demo``: a working index in one command, even on a machine with no model hub.
+"""``rsclip demo``: a working index and search page in one command, even with no model hub.
 
 With the real model available (hub cache, or --model FOLDER) it is used. Without it,
 a tiny random SigLIP checkpoint is built with the same code the tests use, and a loud
 notice says the rankings are meaningless: the point is to see every part run.
+After the example searches it serves the web page (unless ``serve=False``).
 """
 
 from __future__ import annotations
@@ -45,7 +46,15 @@ def load_demo_encoder(settings: Settings, data_dir: Path):
         return load_encoder(str(tiny))
 
 
-def run_demo(settings: Settings, images: str | None = None, explicit_data_dir: bool | None = None) -> int:
+def run_demo(
+    settings: Settings,
+    images: str | None = None,
+    explicit_data_dir: bool | None = None,
+    *,
+    serve: bool = True,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+) -> int:
     from indexer import IndexRun
     from rsclip.searcher import Searcher, model_identity
     from storage import Store
@@ -70,8 +79,14 @@ def run_demo(settings: Settings, images: str | None = None, explicit_data_dir: b
             print(f"\nsearch: {query!r}")
             for hit in searcher.search_text(query, k=3):
                 print(f"  {hit.score:7.4f}  {hit.image.member}")
-    print(
-        f"\nSearch it yourself:\n  rsclip search 'a harbor with boats' --data-dir {data_dir} "
-        f"--model {encoder.spec.model_id}"
-    )
+    model_flag = f"--data-dir {data_dir} --model {encoder.spec.model_id}"
+    print(f"\nSearch it yourself:\n  rsclip search 'a harbor with boats' {model_flag}")
+    if not serve:
+        print(f"  rsclip serve {model_flag}        # the web page and REST API")
+        return 0
+    from rsclip.commands.serve_cmd import serve as serve_app
+    from search_api import ApiSettings
+
+    print()
+    serve_app(ApiSettings(data_dir=data_dir, database_url=settings.database_url), host, port, encoder=encoder)
     return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 from PIL import Image
 
 from encoder import Encoder
-from storage import Hit, ModelIdentity, ModelMismatchError, Store
+from storage import Hit, ImageRecord, ModelIdentity, ModelMismatchError, Store
 
 
 def model_identity(encoder: Encoder) -> ModelIdentity:
@@ -17,7 +17,10 @@ def model_identity(encoder: Encoder) -> ModelIdentity:
 
 
 class UnknownImageError(KeyError):
-    pass
+    """No indexed image has this id."""
+
+    def __str__(self) -> str:
+        return f"no indexed image has id {self.args[0]}"
 
 
 class Searcher:
@@ -38,8 +41,18 @@ class Searcher:
 
     def search_similar(self, image_id: int, k: int = 10, offset: int = 0) -> list[Hit]:
         """Images most like an indexed one, the image itself left out."""
+        hits = self.store.search(self.indexed_vector(image_id), k + offset + 1)[0]
+        return [hit for hit in hits if hit.image.id != image_id][offset : offset + k]
+
+    def image(self, image_id: int) -> ImageRecord:
+        record = self.store.get(image_id)
+        if record is None:
+            raise UnknownImageError(image_id)
+        return record
+
+    def indexed_vector(self, image_id: int):
+        """The stored vector of an indexed image: what the index itself compares."""
         vector = self.store.vector(image_id)
         if vector is None:
             raise UnknownImageError(image_id)
-        hits = self.store.search(vector, k + offset + 1)[0]
-        return [hit for hit in hits if hit.image.id != image_id][offset : offset + k]
+        return vector

@@ -24,6 +24,14 @@ fi
 
 if [ "${1:-}" = "--dev" ]; then
   "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+  # The browser test drives Debian's Chromium through Playwright: never a downloaded browser build.
+  if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+    AS_ROOT=""
+    if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then AS_ROOT="sudo"; fi
+    echo "installing Debian's chromium for the browser test"
+    { $AS_ROOT apt-get update -qq && $AS_ROOT env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+      || echo "warning: could not install chromium; the browser test will be skipped"
+  fi
 else
   "$VENV/bin/python" -m pip install --quiet -e .
 fi

@@ -14,7 +14,7 @@ vectors and the next open re-adds whatever the saved FAISS file lacks.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -208,6 +208,31 @@ class Store:
             return self._vectors.reconstruct(image_id)
         except RuntimeError:
             return None
+
+    def iter_vectors(self, chunk_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Every stored vector of the active generation as (ids, vectors) chunks, in id order.
+
+        Read from the catalog, not FAISS, so it works for any index type and streams
+        in bounded memory however large the index.
+        """
+        if self._generation is None:
+            return
+        last_id = -1
+        with Session(self._engine) as session:
+            while True:
+                rows = session.execute(
+                    select(EmbeddingRow.image_id, EmbeddingRow.vector)
+                    .where(EmbeddingRow.generation_id == self._generation.id, EmbeddingRow.image_id > last_id)
+                    .order_by(EmbeddingRow.image_id)
+                    .limit(chunk_size)
+                ).all()
+                if not rows:
+                    return
+                last_id = rows[-1][0]
+                yield (
+                    np.array([row[0] for row in rows], dtype=np.int64),
+                    np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows]),
+                )
 
     def search(self, queries: np.ndarray, k: int = 10, offset: int = 0) -> list[list[Hit]]:
         """Nearest images for each query vector, best first, metadata attached."""

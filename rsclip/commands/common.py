@@ -25,6 +25,14 @@ def add_common(parser: argparse.ArgumentParser, *, model_help: str = MODEL_FOR_Q
     )
 
 
+def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of the commands that read images through the indexer's pipeline (index, embed)."""
+    parser.add_argument("--batch-size", type=int, default=16, metavar="N", help="images per model call (16)")
+    parser.add_argument("--workers", type=int, default=2, metavar="N", help="decode threads (2)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
 def settings_from(args) -> Settings:
     return Settings.from_env(args.data_dir, args.model, args.database_url)
 

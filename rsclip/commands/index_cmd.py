@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from rsclip.commands.common import MODEL_FOR_INDEX, add_common, load_model
+from rsclip.commands.common import MODEL_FOR_INDEX, add_common, add_pipeline_flags, load_model
 from rsclip.commands.limit_flags import EXIT_INPUTS_FAILED, add_limit_flags, limits_from
 from rsclip.errors import UserError
 from rsclip.settings import Settings
@@ -26,10 +26,7 @@ def add_parser(commands) -> None:
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="folder, archive or image file")
     add_common(parser, model_help=MODEL_FOR_INDEX)
-    parser.add_argument("--batch-size", type=int, default=16, metavar="N", help="images per model call (16)")
-    parser.add_argument("--workers", type=int, default=2, metavar="N", help="decode threads (2)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_pipeline_flags(parser)
     add_limit_flags(parser)
     parser.set_defaults(handler=run)
 

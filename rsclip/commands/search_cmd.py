@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from PIL import Image
@@ -73,6 +74,8 @@ def run(args, settings: Settings) -> int:
         if store.model is None:
             raise StoreNotFoundError(f"The index at {settings.data_dir} is empty: run `rsclip index` first.")
         searcher = Searcher(store, load_model(settings.model or store.model.model_id))
+        if searcher.encoder.spec.random_weights:
+            print("note: this index uses a model with random weights; the ranking is meaningless", file=sys.stderr)
         if query_image is not None:
             hits = searcher.search_image(query_image, args.k, args.offset)
         elif args.similar is not None:

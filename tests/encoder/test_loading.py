@@ -62,3 +62,12 @@ def test_non_image_text_model_is_refused(tmp_path):
     )
     with pytest.raises(ModelNotFoundError, match="SigLIP or CLIP"):
         load_encoder(str(tmp_path / "bert"))
+
+
+def test_random_weight_checkpoints_are_marked_and_others_are_not(tmp_path, encoder):
+    assert encoder.spec.random_weights is True
+    folder = build_tiny_siglip(tmp_path / "unmarked")
+    config = json.loads((folder / "config.json").read_text())
+    del config["rsclip_random_weights"]
+    (folder / "config.json").write_text(json.dumps(config))
+    assert load_encoder(str(folder)).spec.random_weights is False

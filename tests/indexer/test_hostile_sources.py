@@ -10,7 +10,7 @@ import pytest
 
 from indexer.limits import FailureKind as K
 from indexer.limits import InputLimits
-from indexer.sources import SourceFailure, SourceItem, iter_sources
+from indexer.sources import MemberNotFoundError, SourceFailure, SourceItem, iter_sources, read_member
 from tests.indexer.hostile import (
     build_hostile_corpus,
     encoded,
@@ -154,3 +154,24 @@ def test_an_unreadable_sub_folder_is_reported_and_the_walk_goes_on(tmp_path):
         (tmp_path / "closed").chmod(0o755)
     assert set(items) == {(str(tmp_path), "open.png")}
     assert failures[(str(tmp_path), "closed")].kind == K.UNREADABLE
+
+
+def test_read_member_finds_archive_members_by_the_label_the_indexer_stored(corpus):
+    _, inputs, _, _, _ = corpus
+    read_back = set()
+    for item in iter_sources(inputs, hostile_limits()):  # item.read() is valid only while iterating
+        plain = ".." not in item.member and not item.member.startswith("/") and "\\" not in item.member
+        if isinstance(item, SourceItem) and plain and item.size <= hostile_limits().max_file_bytes:
+            assert read_member(item.source, item.member, hostile_limits()) == item.read()
+            read_back.add(item.member)
+    assert {"ok/café.png", "ok/cafΘ.png", "real.png", "t0.png"} <= read_back
+
+
+def test_read_member_never_reads_a_link_or_an_over_limit_member(corpus):
+    root, _, _, _, _ = corpus
+    with pytest.raises(MemberNotFoundError):
+        read_member(str(root / "in" / "archives" / "links.tar"), "sym.png")
+    with pytest.raises(MemberNotFoundError, match="--max-file-bytes"):
+        read_member(str(root / "in" / "archives" / "odd.zip"), "declared.png", hostile_limits())
+    with pytest.raises(MemberNotFoundError, match="not a regular file"):
+        read_member(str(root / "in" / "hostile"), "fifo.png")

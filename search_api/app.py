@@ -1,0 +1,44 @@
+"""The app factory: one place that wires settings, shared services, routers and errors."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from encoder import Encoder
+from rsclip import __version__
+from search_api.errors import install_error_handlers, refuse_oversized_bodies
+from search_api.services import open_services
+from search_api.settings import ApiSettings
+
+
+def create_app(settings: ApiSettings, *, encoder: Encoder | None = None) -> FastAPI:
+    """Open the index and load the model now (once), and return the app that serves them.
+
+    ``encoder`` lets a caller that already holds the model (``rsclip demo``, tests)
+    share it instead of loading it a second time.
+    """
+    from search_api.routers import ROUTERS
+    from search_api.routers.pages import mount_static
+
+    services = open_services(settings, encoder)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        services.close()
+
+    app = FastAPI(
+        title="rsclip-search",
+        version=__version__,
+        summary="Text and image search over remote-sensing imagery with Git-RSCLIP",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    refuse_oversized_bodies(app, settings.max_upload_bytes)
+    for router in ROUTERS:
+        app.include_router(router)
+    mount_static(app)
+    return app

@@ -1,0 +1,54 @@
+"""Indexed images: their metadata, the original bytes, and cached thumbnails."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from rsclip.image_files import (
+    DEFAULT_THUMBNAIL_SIZE,
+    THUMBNAIL_SIZES,
+    original_bytes,
+)
+from search_api.models import ErrorBody, ImageInfo
+from search_api.services import SearcherDep, ThumbnailsDep
+from search_api.shaping import image_model
+
+router = APIRouter(prefix="/images", tags=["images"], responses={404: {"model": ErrorBody}})
+
+# Content never changes under an id (it is keyed by sha256), so browsers may keep it.
+_CACHE = {"Cache-Control": "public, max-age=86400"}
+
+
+@router.get("/{image_id}/info", response_model=ImageInfo, name="image_info")
+def image_info(image_id: int, request: Request, searcher: SearcherDep) -> ImageInfo:
+    return image_model(request, searcher.image(image_id))
+
+
+@router.get(
+    "/{image_id}",
+    name="image_original",
+    response_class=Response,
+    responses={200: {"content": {"image/*": {}}, "description": "the image exactly as indexed"}},
+)
+def image_original(image_id: int, searcher: SearcherDep) -> Response:
+    data, content_type = original_bytes(searcher.image(image_id))
+    return Response(content=data, media_type=content_type, headers=_CACHE)
+
+
+@router.get(
+    "/{image_id}/thumbnail",
+    name="image_thumbnail",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "a JPEG no larger than size x size"}},
+)
+def image_thumbnail(
+    image_id: int,
+    searcher: SearcherDep,
+    thumbnails: ThumbnailsDep,
+    size: Annotated[
+        int, Query(ge=THUMBNAIL_SIZES[0], le=THUMBNAIL_SIZES[1], description="longest side")
+    ] = DEFAULT_THUMBNAIL_SIZE,
+) -> Response:
+    return Response(content=thumbnails.get(searcher.image(image_id), size), media_type="image/jpeg", headers=_CACHE)

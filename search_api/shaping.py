@@ -1,0 +1,38 @@
+"""Turn service records into response models (URLs included), in one place."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from indexer.sources import location
+from search_api.models import ImageInfo, SearchResult, SearchResults
+from storage import Hit, ImageRecord
+
+
+def image_info(request: Request, record: ImageRecord) -> dict:
+    return {
+        "id": record.id,
+        "source": record.source,
+        "member": record.member,
+        "location": location(record.source, record.member),
+        "width": record.width,
+        "height": record.height,
+        "format": record.format,
+        "sha256": record.sha256,
+        "byte_size": record.byte_size,
+        "added_at": record.added_at,
+        "image_url": str(request.url_for("image_original", image_id=record.id).path),
+        "thumbnail_url": str(request.url_for("image_thumbnail", image_id=record.id).path),
+    }
+
+
+def image_model(request: Request, record: ImageRecord) -> ImageInfo:
+    return ImageInfo(**image_info(request, record))
+
+
+def search_results(request: Request, hits: list[Hit], k: int, offset: int) -> SearchResults:
+    results = [
+        SearchResult(rank=offset + rank, score=hit.score, **image_info(request, hit.image))
+        for rank, hit in enumerate(hits, start=1)
+    ]
+    return SearchResults(k=k, offset=offset, results=results)

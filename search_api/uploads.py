@@ -1,0 +1,36 @@
+"""Uploaded photos: bounded reads, decoding, and the "upload or indexed id" choice.
+
+Size is checked while reading, so an oversized upload is refused with 413 and never
+decoded. Decoding is the indexer's own, so a query photo is seen exactly as an
+indexed one would be (EXIF orientation, RGB, same preprocessing).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from fastapi import UploadFile
+from PIL import Image
+
+from indexer.decode import decode_image
+from rsclip.searcher import Searcher
+from search_api.errors import BadRequestError, UploadTooLargeError
+
+
+def upload_bytes(upload: UploadFile, limit: int) -> bytes:
+    data = upload.file.read(limit + 1)
+    if len(data) > limit:
+        raise UploadTooLargeError(f"the upload is larger than the limit of {limit:,} bytes")
+    return data
+
+
+def upload_image(upload: UploadFile, limit: int) -> Image.Image:
+    return decode_image(upload_bytes(upload, limit)).image
+
+
+def query_image_vector(searcher: Searcher, upload: UploadFile | None, image_id: int | None, limit: int) -> np.ndarray:
+    """The vector of the one image a request names: an uploaded file or an indexed id."""
+    if (upload is None) == (image_id is None):
+        raise BadRequestError("give exactly one image: a file upload ('file') or an indexed 'image_id'")
+    if image_id is not None:
+        return searcher.indexed_vector(image_id)
+    return searcher.encoder.encode_images([upload_image(upload, limit)])[0]

@@ -1,0 +1,112 @@
+"""An index built from images the tests make (folder, zip, tar.gz) and an app serving it."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import noise_image
+
+
+def png_bytes(seed: int, size=(48, 40)) -> bytes:
+    out = io.BytesIO()
+    noise_image(seed, size).save(out, format="PNG")
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class IndexedData:
+    data_dir: Path
+    inputs: Path
+    ids: dict[str, int]  # location ("folder/a.png", "chips.zip!z1.png") -> image id
+
+
+def _write_inputs(root: Path) -> list[Path]:
+    folder = root / "scenes"
+    folder.mkdir(parents=True)
+    for seed in range(4):
+        noise_image(seed).save(folder / f"scene_{seed}.png")
+    noise_image(4, (64, 48)).save(folder / "scene_4.jpg", quality=90)
+    with zipfile.ZipFile(root / "chips.zip", "w") as archive:
+        archive.writestr("zipped/chip_5.png", png_bytes(5))
+        archive.writestr("zipped/chip_6.png", png_bytes(6))
+    with tarfile.open(root / "chips.tar.gz", "w:gz") as archive:
+        for seed in (7, 8):
+            data = png_bytes(seed)
+            info = tarfile.TarInfo(f"tarred/chip_{seed}.png")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return [folder, root / "chips.zip", root / "chips.tar.gz"]
+
+
+def build_index(root: Path, encoder) -> IndexedData:
+    from indexer import IndexRun
+    from indexer.sources import location
+    from rsclip.searcher import model_identity
+    from storage import Store
+
+    inputs = _write_inputs(root / "inputs")
+    data_dir = root / "rsdata"
+    with Store(data_dir, writable=True) as store:
+        store.bind_model(model_identity(encoder))
+        report = IndexRun(store, encoder, progress=False).run(inputs)
+        assert report.added == 9 and not report.failures
+        records = store.get_many(range(1, 100))
+    ids = {location(r.source, r.member).removeprefix(str(root / "inputs") + "/"): r.id for r in records.values()}
+    return IndexedData(data_dir, root / "inputs", ids)
+
+
+@pytest.fixture(scope="session")
+def indexed(tmp_path_factory, encoder) -> IndexedData:
+    return build_index(tmp_path_factory.mktemp("api-index"), encoder)
+
+
+@pytest.fixture(scope="session")
+def app(indexed, encoder):
+    from search_api import ApiSettings, create_app
+
+    return create_app(ApiSettings(data_dir=indexed.data_dir, max_upload_bytes=200_000), encoder=encoder)
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    with TestClient(app) as client:
+        yield client
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app under a real uvicorn on 127.0.0.1, on a port the OS picked (so runs never collide)."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    started = threading.Event()
+    for _ in range(400):  # bounded: at most ~20 s
+        if server.started:
+            started.set()
+            break
+        started.wait(0.05)
+    assert server.started, "uvicorn did not start"
+    yield LiveServer(f"http://127.0.0.1:{port}")
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
