@@ -19,7 +19,7 @@ import numpy as np
 
 from storage import ImageRecord, ModelIdentity, NewImage
 
-IMAGE_COLUMNS = ("row", "id", "source", "member", "sha256", "width", "height", "format")
+IMAGE_COLUMNS = ("row", "id", "source", "member", "sha256", "width", "height", "format", "window", "bbox", "acquired")
 TEXT_COLUMNS = ("row", "line", "text")
 _COPY_ROWS = 65536
 
@@ -127,6 +127,10 @@ def image_row(image: NewImage | ImageRecord, image_id: int | None = None) -> dic
         "width": image.width,
         "height": image.height,
         "format": image.format,
+        # Raster chips: which window of the scene (x,y,width,height), where and when.
+        "window": "" if image.geo is None else ",".join(map(str, image.geo.window)),
+        "bbox": "" if image.geo is None or image.geo.bbox is None else ",".join(f"{v:.7f}" for v in image.geo.bbox),
+        "acquired": "" if image.geo is None or image.geo.acquired is None else image.geo.acquired.isoformat(),
     }
 
 

@@ -21,6 +21,7 @@ class SourceItem:
     size: int
     mtime: float | None
     read: Callable[[], bytes]
+    path: str | None = None  # the file on disk, when it is one: big rasters are read from it window by window
 
 
 @dataclass(frozen=True)

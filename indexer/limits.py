@@ -29,6 +29,7 @@ class FailureKind:
     LINK = "link"  # symbolic or hard link inside an archive: never followed
     SPECIAL_FILE = "special-file"  # device, FIFO or socket: never read
     NESTED_ARCHIVE = "nested-archive"  # an archive inside an archive: not opened
+    RASTER = "raster"  # a raster scene that cannot be cut into chips as asked (indexer.raster)
 
 
 class InputRefused(Exception):

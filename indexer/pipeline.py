@@ -3,6 +3,10 @@
 Reading happens on the calling thread (tar streams must be read in order); decoding
 and preprocessing run on worker threads, a bounded window ahead of the model, so
 memory stays bounded however large the archive. Identical content is stored once.
+
+A raster scene (see ``indexer.raster``) is not one item but many: it is cut into
+chips, each read window by window on the workers, so a scene larger than memory
+indexes fine. Plain pictures keep the one-file-one-item path.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import hashlib
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +23,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from PIL import Image
+
+from indexer.chips import PlannedChip, plan_chips, read_chip_item, scene_of
 from indexer.decode import DEFAULT_MAX_PIXELS, DecodeError, decode_image
 from indexer.limits import FailureKind, InputLimits, InputRefused
+from indexer.raster import RasterError, RasterOptions, Scene
 from indexer.report import record_run
 from indexer.sources import SourceFailure, SourceItem, iter_sources, location
+from indexer.stacks import BandStack, group_band_stacks
 from storage import NewImage, Store
 
 log = logging.getLogger(__name__)
@@ -48,6 +57,8 @@ class IndexReport:
     added: int = 0
     already_indexed: int = 0
     duplicates: int = 0
+    scenes: int = 0  # raster scenes cut into chips
+    mostly_nodata: int = 0  # chips skipped for holding too little data
     failures: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -62,10 +73,9 @@ class IndexReport:
 
 @dataclass(frozen=True)
 class _Pending:
-    item: SourceItem
-    sha256: str
-    byte_size: int
-    future: Future  # -> (NewImage fields, preprocessed pixels)
+    source: str
+    member: str
+    future: Future  # -> (NewImage, preprocessed pixels), or None for a chip that is skipped
 
 
 class IndexRun:
@@ -81,6 +91,7 @@ class IndexRun:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         limits: InputLimits | None = None,
         progress: bool = True,
+        raster: RasterOptions | None = None,
     ):
         self.store = store
         self.encoder = encoder
@@ -89,6 +100,7 @@ class IndexRun:
         self.max_pixels = max_pixels
         self.limits = limits or InputLimits()
         self.progress = progress
+        self.raster = raster or RasterOptions()
         self.report = IndexReport()
         self._hashes_this_run: set[str] = set()
         self._batch: list[tuple[NewImage, np.ndarray]] = []
@@ -100,16 +112,15 @@ class IndexRun:
         bar = tqdm(desc="indexing", unit="img", disable=not self.progress, dynamic_ncols=True)
         window: deque[_Pending] = deque()
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decode") as pool:
-            for entry in iter_sources(paths, self.limits):
+            for entry in self._inputs(paths):
                 if isinstance(entry, SourceFailure):
-                    self.report.seen += 1  # so that seen = added + already indexed + duplicates + failed
+                    self.report.seen += 1  # seen = added + already indexed + duplicates + failed (+ nodata chips)
                     self._fail(entry.source, entry.member, entry.reason, entry.kind)
                     continue
-                pending = self._admit(entry, pool)
-                if pending is not None:
+                for pending in self._admit(entry, pool):
                     window.append(pending)
-                while len(window) > self.batch_size * 2:
-                    self._collect(window.popleft(), bar)
+                    while len(window) > self.batch_size * 2:
+                        self._collect(window.popleft(), bar)
             while window:
                 self._collect(window.popleft(), bar)
         self._flush()
@@ -119,52 +130,99 @@ class IndexRun:
         record_run(self.store, self.report, paths)
         return self.report
 
-    def _admit(self, item: SourceItem, pool: ThreadPoolExecutor) -> _Pending | None:
-        """Read the bytes, drop what is already stored, queue the rest for decoding."""
-        self.report.seen += 1
+    def _inputs(self, paths: Iterable[str | Path]):
+        entries = iter_sources(paths, self.limits)
+        if self.raster.stack:
+            entries = group_band_stacks(entries, self.raster.stack, self.raster.bands)
+        return entries
+
+    def _admit(self, entry: SourceItem | BandStack, pool: ThreadPoolExecutor) -> Iterator[_Pending]:
+        """Read an input; queue a picture as one item, a raster scene as its chips."""
         try:
-            data = item.read()
+            scene, data = scene_of(entry, self.raster)
+        except RasterError as exc:
+            self.report.seen += 1
+            self._fail(entry.source, entry.member, str(exc), FailureKind.RASTER)
+            return
         except InputRefused as refused:
-            self._fail(item.source, item.member, refused.reason, refused.kind)
-            return None
+            self.report.seen += 1
+            self._fail(entry.source, entry.member, refused.reason, refused.kind)
+            return
         except Exception as exc:  # a member that cannot be read must not stop the run
-            self._fail(item.source, item.member, f"cannot read: {exc}")
-            return None
+            self.report.seen += 1
+            self._fail(entry.source, entry.member, f"cannot read: {exc}")
+            return
+        if scene is not None:
+            yield from self._admit_chips(scene, pool)
+            return
+        self.report.seen += 1
         sha256 = hashlib.sha256(data).hexdigest()
+        if self._known(sha256, self.store.existing_sha256([sha256])):
+            return
+        yield _Pending(entry.source, entry.member, pool.submit(self._decode, entry, sha256, data))
+
+    def _admit_chips(self, scene: Scene, pool: ThreadPoolExecutor) -> Iterator[_Pending]:
+        try:
+            chips = plan_chips(scene, self.raster)
+        except RasterError as exc:
+            self.report.seen += 1
+            self._fail(scene.source, scene.name, str(exc), FailureKind.RASTER)
+            return
+        self.report.scenes += 1
+        stored = self.store.existing_sha256([chip.sha256 for chip in chips])
+        for chip in chips:
+            self.report.seen += 1
+            if not self._known(chip.sha256, stored):
+                yield _Pending(scene.source, scene.name, pool.submit(self._decode_chip, chip))
+
+    def _known(self, sha256: str, stored: dict[str, int]) -> bool:
+        """Count and drop content seen earlier in this run or already in the store."""
         if sha256 in self._hashes_this_run:
             self.report.duplicates += 1
-            return None
+            return True
         self._hashes_this_run.add(sha256)
-        if self.store.existing_sha256([sha256]):
+        if sha256 in stored:
             self.report.already_indexed += 1
-            return None
-        return _Pending(item, sha256, len(data), pool.submit(self._decode, data))
+            return True
+        return False
 
-    def _decode(self, data: bytes):
+    def _decode(self, item: SourceItem, sha256: str, data: bytes):
         decoded = decode_image(data, max_pixels=self.max_pixels)
-        return decoded, self.encoder.preprocess(decoded.image)
-
-    def _collect(self, pending: _Pending, bar: tqdm) -> None:
-        item = pending.item
-        try:
-            decoded, pixels = pending.future.result()
-        except DecodeError as exc:
-            self._fail(item.source, item.member, str(exc), exc.kind)
-            return
-        except Exception as exc:
-            self._fail(item.source, item.member, f"{type(exc).__name__}: {exc}", FailureKind.CORRUPT_IMAGE)
-            return
         record = NewImage(
             source=item.source,
             member=item.member,
-            sha256=pending.sha256,
-            byte_size=pending.byte_size,
+            sha256=sha256,
+            byte_size=len(data),
             width=decoded.width,
             height=decoded.height,
             format=decoded.format,
             mtime=item.mtime,
         )
-        self._batch.append((record, pixels))
+        return record, self.encoder.preprocess(decoded.image)
+
+    def _decode_chip(self, chip: PlannedChip):
+        result = read_chip_item(chip, self.raster.max_nodata)
+        if result is None:
+            return None
+        record, rgb = result
+        return record, self.encoder.preprocess(Image.fromarray(rgb, "RGB"))
+
+    def _collect(self, pending: _Pending, bar: tqdm) -> None:
+        try:
+            result = pending.future.result()
+        except DecodeError as exc:
+            self._fail(pending.source, pending.member, str(exc), exc.kind)
+            return
+        except RasterError as exc:
+            self._fail(pending.source, pending.member, str(exc), FailureKind.RASTER)
+            return
+        except Exception as exc:
+            self._fail(pending.source, pending.member, f"{type(exc).__name__}: {exc}", FailureKind.CORRUPT_IMAGE)
+            return
+        if result is None:
+            self.report.mostly_nodata += 1
+            return
+        self._batch.append(result)
         if len(self._batch) >= self.batch_size:
             self._flush()
         bar.update(1)

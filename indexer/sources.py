@@ -101,18 +101,22 @@ def _odd_file(path: Path, folder: Path, source: str) -> SourceFailure:
 
 
 def _file_entry(path: Path, source: str, member: str, status: os.stat_result, limits: InputLimits):
-    """A regular file becomes an item with a capped reader; anything else a failure."""
+    """A regular file becomes an item with a capped reader; anything else a failure.
+
+    The size limit is applied when the bytes are read into memory, not when the file is
+    listed: a raster scene is read from its path window by window and may be any size.
+    """
     if not stat.S_ISREG(status.st_mode):
         return SourceFailure(source, member, "not a regular file (device, FIFO or socket): not read", FailureKind.SPECIAL_FILE)
-    refusal = limits.refuse_size(status.st_size)
-    if refusal is not None:
-        return SourceFailure(source, member, refusal.reason, refusal.kind)
 
     def read() -> bytes:
+        refusal = limits.refuse_size(status.st_size)
+        if refusal is not None:
+            raise refusal
         with open(path, "rb") as handle:
             return read_capped(handle, limits.max_file_bytes)
 
-    return SourceItem(source, member, status.st_size, status.st_mtime, read)
+    return SourceItem(source, member, status.st_size, status.st_mtime, read, str(path))
 
 
 class MemberNotFoundError(FileNotFoundError):

@@ -5,10 +5,21 @@
 """
 
 from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError, StoreWriteError
-from storage.records import Hit, ImageRecord, IndexRunRecord, ModelIdentity, NewImage, RunFailure, StoreStats
+from storage.records import (
+    GeoInfo,
+    Hit,
+    ImageRecord,
+    IndexRunRecord,
+    ModelIdentity,
+    NewImage,
+    RunFailure,
+    SearchFilters,
+    StoreStats,
+)
 from storage.store import Store
 
 __all__ = [
+    "GeoInfo",
     "Hit",
     "ImageRecord",
     "IndexRunRecord",
@@ -16,6 +27,7 @@ __all__ = [
     "ModelMismatchError",
     "NewImage",
     "RunFailure",
+    "SearchFilters",
     "Store",
     "StoreError",
     "StoreLockedError",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
@@ -31,6 +31,7 @@ class ImageRow(Base):
     format: Mapped[str] = mapped_column(String(16))
     mtime: Mapped[float | None] = mapped_column(Float, nullable=True)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    geo: Mapped["ImageGeoRow | None"] = relationship(lazy="selectin", cascade="all, delete-orphan", passive_deletes=True)
 
 
 class GenerationRow(Base):
@@ -64,7 +65,7 @@ class EmbeddingRow(Base):
 
 
 class IndexRunRow(Base):
-    """One ``rsclip index`` run: what it saw, added and could not index (schema version 2)."""
+    """One ``rsclip index`` run: what it saw, added and could not index (schema version 3)."""
 
     __tablename__ = "index_runs"
 
@@ -97,3 +98,33 @@ class SchemaVersionRow(Base):
     __tablename__ = "schema_version"
 
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class ImageGeoRow(Base):
+    """A raster chip's origin (scene, bands, window, stretch) and place and time on Earth.
+
+    Only raster chips have a row; plain pictures have none. Lists are JSON text; the
+    lon/lat box and the date are plain columns so filters run as indexed SQL.
+    """
+
+    __tablename__ = "image_geo"
+    __table_args__ = (Index("ix_image_geo_lon", "min_lon", "max_lon"), Index("ix_image_geo_lat", "min_lat", "max_lat"))
+
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    scene: Mapped[str] = mapped_column(String)
+    layers: Mapped[str] = mapped_column(Text)  # JSON [[member, band], ...]
+    window_x: Mapped[int] = mapped_column(Integer)
+    window_y: Mapped[int] = mapped_column(Integer)
+    window_width: Mapped[int] = mapped_column(Integer)
+    window_height: Mapped[int] = mapped_column(Integer)
+    stretch: Mapped[str] = mapped_column(Text)  # JSON [[low, high], ...]
+    bands: Mapped[str] = mapped_column(String)
+    crs: Mapped[str | None] = mapped_column(Text, nullable=True)
+    min_lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    min_lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    footprint: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON [[lon, lat], ...] corners
+    resolution_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    acquired: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    sensor: Mapped[str | None] = mapped_column(String, nullable=True)

@@ -3,7 +3,47 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class GeoInfo:
+    """Where a raster chip comes from (scene, bands, window, stretch) and where it lies on Earth.
+
+    The first group lets the chip be read again exactly as it was indexed; the second is
+    None for rasters without georeferencing (and the date and sensor when unknown).
+    """
+
+    scene: str  # the scene's name: its file, or a band stack's pattern
+    layers: tuple[tuple[str, int], ...]  # (member, 1-based band) for red, green, blue, or one for grey
+    window: tuple[int, int, int, int]  # x, y, width, height in native scene pixels
+    stretch: tuple[tuple[float, float], ...]  # value range per layer mapped onto 0..255
+    bands: str  # the bands shown, as the user names them: "3,2,1" or "4,3,2" for a stack
+    crs: str | None = None
+    bbox: tuple[float, float, float, float] | None = None  # min_lon, min_lat, max_lon, max_lat (EPSG:4326)
+    footprint: tuple[tuple[float, float], ...] | None = None  # (lon, lat) corners, clockwise from top-left
+    resolution_m: float | None = None
+    acquired: date | None = None
+    sensor: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Which items a search may return; every given condition must hold.
+
+    ``bbox`` keeps items whose footprint box intersects it (no antimeridian wrap);
+    ``date_from``/``date_to`` are inclusive and keep only items with a known date;
+    ``source`` is a prefix of the item's folder or archive, or of its full location.
+    """
+
+    bbox: tuple[float, float, float, float] | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    source: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return any(value is not None for value in (self.bbox, self.date_from, self.date_to, self.source))
 
 
 @dataclass(frozen=True)
@@ -18,6 +58,7 @@ class NewImage:
     height: int
     format: str
     mtime: float | None = None
+    geo: GeoInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +73,7 @@ class ImageRecord:
     format: str
     mtime: float | None
     added_at: datetime
+    geo: GeoInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +88,7 @@ class ModelIdentity:
 @dataclass(frozen=True)
 class Hit:
     score: float
-    image: ImageRecord
+    image: ImageRecord  # image.geo carries the footprint of raster chips
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,18 @@ from collections.abc import Callable
 
 from sqlalchemy import JSON, Column, Connection, DateTime, Engine, ForeignKey, Integer, MetaData, String, Table, inspect, select
 
-from storage.models import Base, SchemaVersionRow
+from storage.models import Base, ImageGeoRow, SchemaVersionRow
+
+
+def _add_image_geo(connection: Connection) -> None:
+    """Version 2: raster chips' scene, window and geo metadata (issue 5)."""
+    ImageGeoRow.__table__.create(connection, checkfirst=True)
 
 
 def _add_index_runs(connection: Connection) -> None:
-    """Version 1 -> 2: record each index run and the inputs it could not index (issue 6).
+    """Version 3: record each index run and the inputs it could not index (issue 6).
 
-    The tables are spelled out here, frozen as they were at version 2, rather than
+    The tables are spelled out here, frozen as they were at version 3, rather than
     taken from the models, so that a later change to the models cannot change what
     this step creates.
     """
@@ -46,7 +51,7 @@ def _add_index_runs(connection: Connection) -> None:
 
 
 # MIGRATIONS[n] upgrades a database from version n + 1 to n + 2.
-MIGRATIONS: list[Callable[[Connection], None]] = [_add_index_runs]
+MIGRATIONS: list[Callable[[Connection], None]] = [_add_image_geo, _add_index_runs]
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 
 

@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from storage.catalog import CATALOG_FILE, default_database_url, open_catalog  # noqa: F401 (re-exported)
 from storage.errors import ModelMismatchError, StoreLockedError, StoreNotFoundError, StoreWriteError
+from storage.geo import geo_info, geo_row, matching_ids_query
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
-from storage.records import Hit, ImageRecord, ModelIdentity, NewImage, StoreStats
+from storage.records import Hit, ImageRecord, ModelIdentity, NewImage, SearchFilters, StoreStats
 from storage.runs import RunLog
 from storage.vectors import VectorIndex
 from storage.write_errors import guard_writes, write_failure
@@ -47,7 +48,13 @@ def _record(row: ImageRow) -> ImageRecord:
         format=row.format,
         mtime=row.mtime,
         added_at=row.added_at,
+        geo=geo_info(row.geo),
     )
+
+
+def _image_row(image: NewImage) -> ImageRow:
+    fields = {name: value for name, value in image.__dict__.items() if name != "geo"}
+    return ImageRow(**fields, geo=None if image.geo is None else geo_row(image.geo))
 
 
 def _identity(generation: GenerationRow) -> ModelIdentity:
@@ -155,7 +162,7 @@ class Store:
         if vectors.shape[1] != self._generation.dimension:
             raise ValueError(f"vectors have {vectors.shape[1]} dimensions, the index {self._generation.dimension}")
         with Session(self._engine) as session, session.begin():
-            rows = [ImageRow(**image.__dict__) for image in images]
+            rows = [_image_row(image) for image in images]
             session.add_all(rows)
             session.flush()
             ids = [row.id for row in rows]
@@ -234,14 +241,30 @@ class Store:
                     np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows]),
                 )
 
-    def search(self, queries: np.ndarray, k: int = 10, offset: int = 0) -> list[list[Hit]]:
-        """Nearest images for each query vector, best first, metadata attached."""
+    def matching_ids(self, filters: SearchFilters) -> np.ndarray:
+        """Ids of the items that pass ``filters`` (SQL on indexed columns)."""
+        with Session(self._engine) as session:
+            return np.fromiter(session.execute(matching_ids_query(filters)).scalars(), dtype=np.int64)
+
+    def search(
+        self, queries: np.ndarray, k: int = 10, offset: int = 0, filters: SearchFilters | None = None
+    ) -> list[list[Hit]]:
+        """Nearest images for each query vector, best first, metadata attached.
+
+        With ``filters``, FAISS itself skips the items that fail them (an id selector),
+        so k results come back whenever k items pass.
+        """
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         if self._vectors is None or self._vectors.count == 0:
             return [[] for _ in queries]
         if queries.shape[1] != self._vectors.dimension:
             raise ValueError(f"query has {queries.shape[1]} dimensions, the index {self._vectors.dimension}")
-        scores, ids = self._vectors.search(queries, k + offset)
+        allowed = None
+        if filters is not None and filters.active:
+            allowed = self.matching_ids(filters)
+            if len(allowed) == 0:
+                return [[] for _ in queries]
+        scores, ids = self._vectors.search(queries, k + offset, allowed_ids=allowed)
         records = self.get_many(sorted({int(i) for i in ids.ravel() if i >= 0}))
         return [
             [

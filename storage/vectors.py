@@ -63,8 +63,22 @@ class VectorIndex:
     def reconstruct(self, item_id: int) -> np.ndarray:
         return self._index.reconstruct(int(item_id))
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return (scores, ids), each (queries, k); missing slots have id -1."""
+    def search(
+        self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (scores, ids), each (queries, k); missing slots have id -1.
+
+        ``allowed_ids`` restricts the search to those ids inside FAISS (an id selector),
+        so the k slots are filled with allowed items, not filtered away afterwards.
+        """
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = max(1, min(k, max(self.count, 1)))
-        return self._index.search(queries, k)
+        if allowed_ids is None:
+            return self._index.search(queries, k)
+        allowed_ids = np.ascontiguousarray(allowed_ids, dtype=np.int64)
+        params = self._search_parameters(faiss.IDSelectorBatch(allowed_ids))
+        return self._index.search(queries, min(k, max(len(allowed_ids), 1)), params=params)
+
+    def _search_parameters(self, selector: faiss.IDSelector) -> faiss.SearchParameters:
+        # IVF and HNSW indexes need their own parameter class (carrying nprobe/efSearch).
+        return faiss.SearchParameters(sel=selector)

@@ -6,6 +6,7 @@ import json
 
 from rsclip.commands.common import MODEL_FOR_INDEX, add_common, add_pipeline_flags, load_model
 from rsclip.commands.limit_flags import EXIT_INPUTS_FAILED, add_limit_flags, limits_from
+from rsclip.commands.raster_args import add_raster_arguments, raster_options
 from rsclip.errors import UserError
 from rsclip.settings import Settings
 from storage import Store, StoreWriteError
@@ -17,7 +18,8 @@ def add_parser(commands) -> None:
         help="add images from folders and archives to the index",
         description="Decode every image in PATHs (folders recursively, .zip, .tar, .tar.gz/.tgz, single "
         "files), embed it and add it to the index. Identical content is stored once; files already "
-        "indexed are skipped; a file that cannot be decoded is reported and skipped.",
+        "indexed are skipped; a file that cannot be decoded is reported and skipped. Georeferenced, "
+        "multi-band or non-8-bit rasters (GeoTIFF, JPEG 2000) are cut into chips, each its own item.",
         epilog="Nothing is extracted or written outside the data directory. Links, devices and archives "
         "inside archives are reported, never followed or opened. Exit status: 0 when the run completed "
         f"(even with failed inputs), {EXIT_INPUTS_FAILED} with --strict when any input failed, 1 when the "
@@ -27,6 +29,7 @@ def add_parser(commands) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="folder, archive or image file")
     add_common(parser, model_help=MODEL_FOR_INDEX)
     add_pipeline_flags(parser)
+    add_raster_arguments(parser)
     add_limit_flags(parser)
     parser.set_defaults(handler=run)
 
@@ -36,13 +39,14 @@ def run(args, settings: Settings) -> int:
     from indexer.report import failure_json, failures_by_kind, kinds_text
     from rsclip.searcher import model_identity
 
+    raster = raster_options(args)
     with Store(settings.data_dir, database_url=settings.database_url, writable=True) as store:
         recorded = store.model.model_id if store.model else None
         encoder = load_model(settings.model or recorded or settings.model_for_new_index())
         store.bind_model(model_identity(encoder))
         run = IndexRun(
             store, encoder, batch_size=args.batch_size, workers=args.workers, progress=not args.quiet,
-            max_pixels=args.max_pixels, limits=limits_from(args),
+            raster=raster, max_pixels=args.max_pixels, limits=limits_from(args),
         )
         try:
             report = run.run(args.paths)
@@ -55,6 +59,8 @@ def run(args, settings: Settings) -> int:
         "added": report.added,
         "already_indexed": report.already_indexed,
         "duplicates": report.duplicates,
+        "scenes": report.scenes,
+        "mostly_nodata": report.mostly_nodata,
         "failed": report.failed,
         "failures_by_kind": failures_by_kind(report.failures),
         "failures": [failure_json(f) for f in report.failures],
@@ -71,6 +77,11 @@ def run(args, settings: Settings) -> int:
         + (f" ({kinds_text(summary['failures_by_kind'])})" if report.failed else "")
         + f". The index now holds {total} image(s)."
     )
+    if report.scenes:
+        print(
+            f"{report.scenes} raster scene(s) cut into chips; "
+            f"{report.mostly_nodata} mostly-nodata chip(s) skipped."
+        )
     for failure in report.failures:
         print(f"  failed: {failure.name}: {failure.reason}")
     return exit_status

@@ -1,4 +1,4 @@
-"""The run log: migration 1 -> 2 adds it to an existing catalog; runs and their failures round-trip."""
+"""The run log: migration 2 -> 3 adds it to an existing catalog; runs and their failures round-trip."""
 
 from __future__ import annotations
 
@@ -27,12 +27,12 @@ def _store_with_one_image(data_dir) -> None:
         store.save()
 
 
-def test_a_version_1_catalog_is_migrated_and_keeps_its_images(tmp_path):
+def test_a_catalog_from_before_the_run_log_is_migrated_and_keeps_its_images(tmp_path):
     _store_with_one_image(tmp_path)
-    with sqlite3.connect(tmp_path / "catalog.sqlite") as connection:  # make it what issue 2 wrote
+    with sqlite3.connect(tmp_path / "catalog.sqlite") as connection:  # make it what version 2 wrote
         connection.execute("DROP TABLE index_failures")
         connection.execute("DROP TABLE index_runs")
-        connection.execute("UPDATE schema_version SET version = 1")
+        connection.execute("UPDATE schema_version SET version = 2")
     with Store(tmp_path, writable=True) as store:
         assert store.count() == 1
         assert store.runs.last() is None
