@@ -22,18 +22,8 @@ FAILURES_KEPT_PER_RUN = 10_000
 
 
 def _record(row: IndexRunRow) -> IndexRunRecord:
-    return IndexRunRecord(
-        id=row.id,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
-        inputs=tuple(row.inputs),
-        seen=row.seen,
-        added=row.added,
-        already_indexed=row.already_indexed,
-        duplicates=row.duplicates,
-        failed=row.failed,
-        failures_by_kind=dict(row.failures_by_kind),
-    )
+    values = {name: getattr(row, name) for name in IndexRunRecord.__dataclass_fields__}
+    return IndexRunRecord(**{**values, "inputs": tuple(row.inputs), "failures_by_kind": dict(row.failures_by_kind)})
 
 
 class RunLog:

@@ -18,47 +18,43 @@ def _run(*command: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True)
 
 
-def _unmount(path: Path) -> None:
-    if _run("umount", str(path)).returncode != 0:
-        _run("umount", "-l", str(path))  # lazily, if a straggler still holds a file open
+class _Mounts:
+    """Mount points made by one test, undone in reverse order at its end."""
+
+    def __init__(self, root: Path, name: str):
+        self.root, self.name, self.points = root, name, []
+
+    def mount(self, *steps: list[str]) -> Path:
+        """Make a fresh folder and run each mount command on it (TARGET stands for the folder)."""
+        target = self.root / f"{self.name}{len(self.points)}"
+        target.mkdir()
+        for number, step in enumerate(steps):
+            result = _run(*(str(target) if part == "TARGET" else part for part in step))
+            if number == 0 and result.returncode == 0:
+                self.points.append(target)
+            if result.returncode != 0:
+                pytest.skip(f"cannot {' '.join(step[:3])} here ({result.stderr.strip() or 'not root'})")
+        return target
+
+    def undo(self) -> None:
+        for target in reversed(self.points):
+            if _run("umount", str(target)).returncode != 0:
+                _run("umount", "-l", str(target))  # lazily, if a straggler still holds a file open
 
 
 @pytest.fixture
 def small_tmpfs(tmp_path):
     """``mount(size_kib) -> Path``: a fresh tmpfs of that size."""
-    mounted: list[Path] = []
-
-    def mount(size_kib: int) -> Path:
-        target = tmp_path / f"tmpfs{len(mounted)}"
-        target.mkdir()
-        result = _run("mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(target))
-        if result.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip() or 'not root'})")
-        mounted.append(target)
-        return target
-
-    yield mount
-    for target in reversed(mounted):
-        _unmount(target)
+    mounts = _Mounts(tmp_path, "tmpfs")
+    yield lambda size_kib: mounts.mount(["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", "TARGET"])
+    mounts.undo()
 
 
 @pytest.fixture
 def read_only_view(tmp_path):
     """``view(folder) -> Path``: the same folder, mounted again read-only."""
-    mounted: list[Path] = []
-
-    def view(folder: Path) -> Path:
-        target = tmp_path / f"ro-view{len(mounted)}"
-        target.mkdir()
-        if _run("mount", "--bind", str(folder), str(target)).returncode != 0:
-            pytest.skip("cannot bind-mount here (not root)")
-        mounted.append(target)
-        result = _run("mount", "-o", "remount,ro,bind", str(target))
-        if result.returncode != 0:
-            pytest.skip(f"cannot remount read-only here ({result.stderr.strip()})")
-        return target
-
-    yield view
-    for target in reversed(mounted):
-        _unmount(target)
-
+    mounts = _Mounts(tmp_path, "ro-view")
+    yield lambda folder: mounts.mount(
+        ["mount", "--bind", str(folder), "TARGET"], ["mount", "-o", "remount,ro,bind", "TARGET"]
+    )
+    mounts.undo()
