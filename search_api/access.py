@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -48,7 +47,6 @@ def _require_api_key(request: Request) -> None:
 
 # Declare on an admin router: `dependencies=[AdminKey]`.
 AdminKey = Depends(_require_api_key)
-AdminKeyDep = Annotated[None, AdminKey]
 
 
 def install_cors(app: FastAPI, origins: tuple[str, ...]) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import Annotated
 
 from fastapi import Depends, Request
 
@@ -82,4 +81,3 @@ async def _model_turn(request: Request):
 
 # Declare on a route or router: `dependencies=[ModelTurn]`.
 ModelTurn = Depends(_model_turn)
-ModelTurnDep = Annotated[None, ModelTurn]

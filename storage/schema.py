@@ -9,7 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import JSON, Column, Connection, DateTime, Engine, ForeignKey, Integer, MetaData, String, Table, inspect, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    inspect,
+    select,
+)
 
 from storage.models import Base, ImageGeoRow, SchemaVersionRow
 

@@ -21,8 +21,7 @@ from sqlalchemy.engine import Engine
 from indexer import IndexRun
 from rsclip.cli import main
 from rsclip.searcher import Searcher, model_identity
-from storage import Store, StoreWriteError
-from storage import atomic
+from storage import Store, StoreWriteError, atomic
 
 
 def _write_images(folder: Path, count: int, first_seed: int, make_image) -> Path:
