@@ -30,6 +30,22 @@ class Services:
     def close(self) -> None:
         self.store.close()
 
+    def reload(self) -> Store:
+        """Re-open the index to serve what an indexer added since start-up (``POST /admin/reload``).
+
+        The new store and searcher replace the old in one assignment each; requests
+        already running finish on the old ones, which are then only closed, not torn down.
+        """
+        store = Store(self.settings.data_dir, database_url=self.settings.database_url)
+        try:
+            searcher = Searcher(store, self.encoder)
+        except BaseException:
+            store.close()
+            raise
+        old, self.store, self.searcher = self.store, store, searcher
+        old.close()
+        return store
+
 
 def open_services(settings: ApiSettings, encoder: Encoder | None = None) -> Services:
     """Open the index and load its model; fails fast, before a port is bound, if either is missing."""

@@ -4,21 +4,34 @@
 (FAISS) of a data directory in step; everything else talks to it in plain records.
 """
 
-from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError
-from storage.records import GeoInfo, Hit, ImageRecord, ModelIdentity, NewImage, SearchFilters, StoreStats
+from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError, StoreWriteError
+from storage.records import (
+    GeoInfo,
+    Hit,
+    ImageRecord,
+    IndexRunRecord,
+    ModelIdentity,
+    NewImage,
+    RunFailure,
+    SearchFilters,
+    StoreStats,
+)
 from storage.store import Store
 
 __all__ = [
     "GeoInfo",
     "Hit",
     "ImageRecord",
+    "IndexRunRecord",
     "ModelIdentity",
     "ModelMismatchError",
     "NewImage",
+    "RunFailure",
     "SearchFilters",
     "Store",
     "StoreError",
     "StoreLockedError",
     "StoreNotFoundError",
     "StoreStats",
+    "StoreWriteError",
 ]

@@ -102,3 +102,29 @@ class StoreStats:
     disk_bytes: int
     database_url: str
     files: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunFailure:
+    """An input an index run could not index: its name, a kind to count it by, and why."""
+
+    source: str
+    member: str
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IndexRunRecord:
+    """What one index run did. ``id`` is None until the run is recorded."""
+
+    started_at: datetime
+    finished_at: datetime
+    inputs: tuple[str, ...]
+    seen: int
+    added: int
+    already_indexed: int
+    duplicates: int
+    failed: int
+    failures_by_kind: dict[str, int]
+    id: int | None = None
