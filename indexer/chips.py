@@ -56,7 +56,8 @@ def scene_of(entry: SourceItem | BandStack, options: RasterOptions) -> tuple[Sce
         return None, entry.read()
     file = RasterFile.from_item(entry)
     if not needs_raster_reader(file):
-        return None, file.read_bytes()
+        # A file on disk comes in through the source's reader, which holds it to --max-file-bytes.
+        return None, (entry.read() if file.path is not None else file.read_bytes())
     return open_scene(entry.source, entry.member, [file], options, mtime=entry.mtime), None
 
 

@@ -31,7 +31,9 @@ from PIL import Image
 from indexer.chips import PlannedChip, plan_chips, read_chip_item, scene_of
 from indexer.decode import DEFAULT_MAX_PIXELS, DecodeError, decode_image
 from indexer.incremental import ChangeTracker, chip_placement, raster_recipe
+from indexer.limits import FailureKind, InputLimits, InputRefused
 from indexer.raster import RasterError, RasterOptions, Scene
+from indexer.report import record_run
 from indexer.sources import SourceFailure, SourceItem, iter_sources, location
 from indexer.stacks import BandStack, group_band_stacks
 from storage import NewImage, Placement, RecordedLocation, Store
@@ -47,6 +49,7 @@ class Failure:
     source: str
     member: str
     reason: str
+    kind: str = FailureKind.UNREADABLE  # see indexer.limits.FailureKind
 
     @property
     def name(self) -> str:
@@ -96,6 +99,7 @@ class IndexRun:
         batch_size: int = 16,
         workers: int = 2,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        limits: InputLimits | None = None,
         progress: bool = True,
         raster: RasterOptions | None = None,
         prune: bool = False,
@@ -106,6 +110,7 @@ class IndexRun:
         self.batch_size = batch_size
         self.workers = workers
         self.max_pixels = max_pixels
+        self.limits = limits or InputLimits()
         self.progress = progress
         self.raster = raster or RasterOptions()
         self.prune = prune
@@ -126,7 +131,8 @@ class IndexRun:
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decode") as pool:
             for entry in self._inputs(paths):
                 if isinstance(entry, SourceFailure):
-                    self._fail(entry.source, entry.member, entry.reason)
+                    self.report.seen += 1  # seen = added + already indexed + duplicates + failed (+ nodata chips)
+                    self._fail(entry.source, entry.member, entry.reason, entry.kind)
                     continue
                 for pending in self._admit(entry, pool):
                     window.append(pending)
@@ -140,10 +146,11 @@ class IndexRun:
         self.store.save()
         bar.close()
         self.report.seconds = time.monotonic() - started
+        record_run(self.store, self.report, paths)
         return self.report
 
     def _inputs(self, paths: Iterable[str | Path]):
-        entries = iter_sources(paths)
+        entries = iter_sources(paths, self.limits)
         if self.raster.stack:
             entries = group_band_stacks(entries, self.raster.stack, self.raster.bands)
         return entries
@@ -160,7 +167,11 @@ class IndexRun:
             scene, data = scene_of(entry, self.raster)
         except RasterError as exc:
             self.report.seen += 1
-            self._fail(entry.source, entry.member, str(exc))
+            self._fail(entry.source, entry.member, str(exc), FailureKind.RASTER)
+            return
+        except InputRefused as refused:
+            self.report.seen += 1
+            self._fail(entry.source, entry.member, refused.reason, refused.kind)
             return
         except Exception as exc:  # a member that cannot be read must not stop the run
             self.report.seen += 1
@@ -185,7 +196,7 @@ class IndexRun:
             chips = plan_chips(scene, self.raster)
         except RasterError as exc:
             self.report.seen += 1
-            self._fail(scene.source, scene.name, str(exc))
+            self._fail(scene.source, scene.name, str(exc), FailureKind.RASTER)
             return
         self.report.scenes += 1
         stored = self.store.existing_sha256([chip.sha256 for chip in chips])
@@ -241,11 +252,14 @@ class IndexRun:
     def _collect(self, pending: _Pending, bar: tqdm) -> None:
         try:
             result = pending.future.result()
-        except (DecodeError, RasterError) as exc:
-            self._fail(pending.source, pending.member, str(exc))
+        except DecodeError as exc:
+            self._fail(pending.source, pending.member, str(exc), exc.kind)
+            return
+        except RasterError as exc:
+            self._fail(pending.source, pending.member, str(exc), FailureKind.RASTER)
             return
         except Exception as exc:
-            self._fail(pending.source, pending.member, f"{type(exc).__name__}: {exc}")
+            self._fail(pending.source, pending.member, f"{type(exc).__name__}: {exc}", FailureKind.CORRUPT_IMAGE)
             return
         if result is None:
             self.report.mostly_nodata += 1
@@ -269,8 +283,8 @@ class IndexRun:
             self.store.save()
             self._last_checkpoint = time.monotonic()
 
-    def _fail(self, source: str, member: str, reason: str) -> None:
-        failure = Failure(source, member, reason)
+    def _fail(self, source: str, member: str, reason: str, kind: str = FailureKind.UNREADABLE) -> None:
+        failure = Failure(source, member, reason, kind)
         self.report.failures.append(failure)
         self.changes.keep(source, member)
         log.info("skipped %s: %s", failure.name, reason)

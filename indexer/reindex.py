@@ -30,7 +30,8 @@ from tqdm import tqdm
 from indexer.chips import render_chip
 from indexer.decode import DEFAULT_MAX_PIXELS, decode_image
 from indexer.pipeline import Failure
-from indexer.sources import MemberNotFoundError, SourceItem, _zip_mtime, archive_kind, iter_sources, read_member
+from indexer.archives import _zip_mtime
+from indexer.sources import MemberNotFoundError, SourceItem, archive_kind, iter_sources, read_member
 from storage import ImageRecord, ModelIdentity, Store
 from storage.generations import GenerationBuild
 

@@ -84,6 +84,13 @@ class LiveSearcher:
         finally:
             self._reload_lock.release()
 
+    def reload(self) -> Store:
+        """Open the index again now, changed or not (an admin asked); errors reach the caller."""
+        with self._reload_lock:
+            self._next_check = time.monotonic() + self.check_interval
+            self._swap(self._searcher)
+        return self._searcher.store
+
     def _swap(self, serving: Searcher) -> None:
         store = self._open_store()
         try:

@@ -10,11 +10,15 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator, model
 from rsclip.geo_results import parse_bbox
 
 MAX_K = 1000
+MAX_OFFSET = 100_000
 MAX_LABELS = 200
+# Longer texts are refused (422). Within it, the model reads the first text_max_length
+# tokens (64 for Git-RSCLIP) and drops the rest, exactly as in training.
+MAX_QUERY_CHARS = 2000
 
-NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)]
 K = Annotated[int, Field(ge=1, le=MAX_K, description="number of results")]
-Offset = Annotated[int, Field(ge=0, le=100_000, description="results to skip first (paging)")]
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, description="results to skip first (paging)")]
 
 
 class Health(BaseModel):
@@ -157,6 +161,12 @@ class Embedding(BaseModel):
     model: str
     dimension: int
     vector: list[float]
+
+
+class Reloaded(BaseModel):
+    items: int
+    vectors: int
+    index_version: int
 
 
 class ErrorBody(BaseModel):

@@ -44,9 +44,17 @@ class Services:
     def close(self) -> None:
         self.live.close()
 
+    def reload(self) -> Store:
+        """Re-open the index now (``POST /admin/reload``), even between an indexer's checkpoints.
+
+        Requests already running finish on the old store; see :meth:`LiveSearcher.reload`.
+        """
+        return self.live.reload()
+
 
 def open_services(settings: ApiSettings, encoder: Encoder | None = None) -> Services:
     """Open the index and load its model; fails fast, before a port is bound, if either is missing."""
+
     def open_store() -> Store:
         return Store(settings.data_dir, database_url=settings.database_url)
 

@@ -4,15 +4,17 @@
 (FAISS) of a data directory in step; everything else talks to it in plain records.
 """
 
-from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError
+from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError, StoreWriteError
 from storage.records import (
     GeoInfo,
     Hit,
     ImageRecord,
+    IndexRunRecord,
     ModelIdentity,
     NewImage,
     Placement,
     RecordedLocation,
+    RunFailure,
     SearchFilters,
     StoreStats,
 )
@@ -22,15 +24,18 @@ __all__ = [
     "GeoInfo",
     "Hit",
     "ImageRecord",
+    "IndexRunRecord",
     "ModelIdentity",
     "ModelMismatchError",
     "NewImage",
     "Placement",
     "RecordedLocation",
+    "RunFailure",
     "SearchFilters",
     "Store",
     "StoreError",
     "StoreLockedError",
     "StoreNotFoundError",
     "StoreStats",
+    "StoreWriteError",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -86,6 +86,36 @@ class LocationRow(Base):
     mtime: Mapped[float | None] = mapped_column(Float, nullable=True)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
     indexing: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class IndexRunRow(Base):
+    """One ``rsclip index`` run: what it saw, added and could not index (schema version 3)."""
+
+    __tablename__ = "index_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    inputs: Mapped[list] = mapped_column(JSON)  # the paths given, as text
+    seen: Mapped[int] = mapped_column(Integer)
+    added: Mapped[int] = mapped_column(Integer)
+    already_indexed: Mapped[int] = mapped_column(Integer)
+    duplicates: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+    failures_by_kind: Mapped[dict] = mapped_column(JSON)  # exact counts, even when rows are capped
+
+
+class IndexFailureRow(Base):
+    """An input a run could not index, by name with the reason (capped per run)."""
+
+    __tablename__ = "index_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("index_runs.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String)
+    member: Mapped[str] = mapped_column(String)
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String)
 
 
 class SchemaVersionRow(Base):

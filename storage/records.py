@@ -144,3 +144,29 @@ class IndexVersion:
 
     generation_id: int
     index_version: int
+
+
+@dataclass(frozen=True)
+class RunFailure:
+    """An input an index run could not index: its name, a kind to count it by, and why."""
+
+    source: str
+    member: str
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IndexRunRecord:
+    """What one index run did. ``id`` is None until the run is recorded."""
+
+    started_at: datetime
+    finished_at: datetime
+    inputs: tuple[str, ...]
+    seen: int
+    added: int
+    already_indexed: int
+    duplicates: int
+    failed: int
+    failures_by_kind: dict[str, int]
+    id: int | None = None

@@ -9,7 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    inspect,
+    select,
+    text,
+)
 
 from storage.models import Base, ImageGeoRow, SchemaVersionRow
 
@@ -19,8 +33,39 @@ def _add_image_geo(connection: Connection) -> None:
     ImageGeoRow.__table__.create(connection, checkfirst=True)
 
 
-def _v3_locations_and_generation_status(connection: Connection) -> None:
-    """Version 3: ``locations`` (each file, archive member or raster chip window that holds an
+def _add_index_runs(connection: Connection) -> None:
+    """Version 3: record each index run and the inputs it could not index (issue 6).
+
+    The tables are spelled out here, frozen as they were at version 3, rather than
+    taken from the models, so that a later change to the models cannot change what
+    this step creates.
+    """
+    metadata = MetaData()
+    Table(
+        "index_runs",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("started_at", DateTime(timezone=True), nullable=False),
+        Column("finished_at", DateTime(timezone=True), nullable=False),
+        Column("inputs", JSON, nullable=False),
+        *(Column(name, Integer, nullable=False) for name in ("seen", "added", "already_indexed", "duplicates", "failed")),
+        Column("failures_by_kind", JSON, nullable=False),
+    )
+    Table(
+        "index_failures",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("run_id", Integer, ForeignKey("index_runs.id", ondelete="CASCADE"), nullable=False, index=True),
+        Column("source", String, nullable=False),
+        Column("member", String, nullable=False),
+        Column("kind", String(32), nullable=False),
+        Column("reason", String, nullable=False),
+    )
+    metadata.create_all(connection)
+
+
+def _v4_locations_and_generation_status(connection: Connection) -> None:
+    """Version 4: ``locations`` (each file, archive member or raster chip window that holds an
     image, backfilled from ``images``) and ``generations.status``, for incremental updates,
     prune and resumable reindex (issue 4).
 
@@ -61,7 +106,11 @@ def _v3_locations_and_generation_status(connection: Connection) -> None:
 
 
 # MIGRATIONS[n] upgrades a database from version n + 1 to n + 2.
-MIGRATIONS: list[Callable[[Connection], None]] = [_add_image_geo, _v3_locations_and_generation_status]
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _add_image_geo,
+    _add_index_runs,
+    _v4_locations_and_generation_status,
+]
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 
 
@@ -82,6 +131,8 @@ def ensure_schema(engine: Engine) -> int:
                 f"The catalog has schema version {version}; this rsclip-search knows up to "
                 f"{CURRENT_VERSION}. Upgrade rsclip-search to open it."
             )
+        if version == CURRENT_VERSION:
+            return version  # opening an up-to-date catalog writes nothing (readers on full or read-only disks)
         for migrate in MIGRATIONS[version - 1 :]:
             migrate(connection)
         connection.execute(SchemaVersionRow.__table__.update().values(version=CURRENT_VERSION))

@@ -23,45 +23,25 @@ from pathlib import Path
 
 import numpy as np
 from filelock import FileLock, Timeout
-from sqlalchemy import create_engine, event, func, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage import generations
-from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError
+from storage.catalog import CATALOG_FILE, default_database_url, open_catalog  # noqa: F401 (re-exported)
+from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError, StoreWriteError
 from storage.generations import GenerationMethods
 from storage.geo import geo_info, geo_row, matching_ids_query
 from storage.killpoints import kill_point
 from storage.locations import LocationMethods, part_of, point, release
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
 from storage.records import Hit, ImageRecord, ModelIdentity, NewImage, SearchFilters, StoreStats
-from storage.schema import ensure_schema
+from storage.runs import RunLog
 from storage.vectors import VectorIndex
+from storage.write_errors import guard_writes, write_failure
 
 log = logging.getLogger(__name__)
 
-CATALOG_FILE = "catalog.sqlite"
 LOCK_FILE = ".write.lock"
-
-
-def default_database_url(data_dir: Path) -> str:
-    return f"sqlite:///{(Path(data_dir) / CATALOG_FILE).resolve()}"
-
-
-def _make_engine(url: str) -> Engine:
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the indexer
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-    return engine
 
 
 def _record(row: ImageRow) -> ImageRecord:
@@ -117,9 +97,9 @@ class Store(LocationMethods, GenerationMethods):
                     f"Another rsclip process is writing to {self.data_dir}; wait for it to finish "
                     f"(only one indexer may write to a data directory at a time)."
                 ) from None
-        self.database_url = database_url or default_database_url(self.data_dir)
-        self._engine = _make_engine(self.database_url)
-        ensure_schema(self._engine)
+            except OSError as exc:
+                raise StoreWriteError(self.data_dir, write_failure(exc) or str(exc)) from exc
+        self.database_url, self._engine = open_catalog(self.data_dir, database_url, writable=writable)
         self._generation: GenerationRow | None = None
         self._vectors: VectorIndex | None = None
         self._open_active_generation(recover)
@@ -143,6 +123,7 @@ class Store(LocationMethods, GenerationMethods):
     def model(self) -> ModelIdentity | None:
         return None if self._generation is None else _identity(self._generation)
 
+    @guard_writes
     def bind_model(self, identity: ModelIdentity) -> None:
         """Record the model of a new index, or refuse a different one for an existing index."""
         if self._generation is None:
@@ -181,6 +162,7 @@ class Store(LocationMethods, GenerationMethods):
                 found.update({sha: image_id for sha, image_id in rows})
         return found
 
+    @guard_writes
     def add(self, images: Sequence[NewImage], vectors: np.ndarray, *, recipe: str = "") -> list[int]:
         """Store a batch in one transaction, then make it searchable. Returns the new ids.
 
@@ -211,6 +193,7 @@ class Store(LocationMethods, GenerationMethods):
         self._vectors.remove(np.asarray(removed, dtype=np.int64))
         return ids
 
+    @guard_writes
     def save(self) -> None:
         """Checkpoint: write FAISS atomically and record what it holds."""
         self._require_writable()
@@ -225,6 +208,11 @@ class Store(LocationMethods, GenerationMethods):
                 .values(vector_count=self._vectors.count, index_version=GenerationRow.index_version + 1)
             )
         self._generation = self._load_active_generation()
+
+    @property
+    def runs(self) -> RunLog:
+        """The log of index runs and what each could not index."""
+        return RunLog(self._engine, self.data_dir, writable=self.writable)
 
     # -- reading --------------------------------------------------------------
     def count(self) -> int:

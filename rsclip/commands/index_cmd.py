@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 from rsclip.commands.common import MODEL_FOR_INDEX, add_common, add_pipeline_flags, load_model
+from rsclip.commands.limit_flags import EXIT_INPUTS_FAILED, add_limit_flags, limits_from
 from rsclip.commands.raster_args import add_raster_arguments, raster_options
+from rsclip.errors import UserError
 from rsclip.settings import Settings
-from storage import Store
+from storage import Store, StoreWriteError
 
 
 def add_parser(commands) -> None:
@@ -20,11 +22,17 @@ def add_parser(commands) -> None:
         "again (the old vector replaced); a file that cannot be decoded is reported and skipped. "
         "Georeferenced, multi-band or non-8-bit rasters (GeoTIFF, JPEG 2000) are cut into chips, each "
         "its own item.",
+        epilog="Nothing is extracted or written outside the data directory. Links, devices and archives "
+        "inside archives are reported, never followed or opened. Exit status: 0 when the run completed "
+        f"(even with failed inputs), {EXIT_INPUTS_FAILED} with --strict when any input failed, 1 when the "
+        "run could not complete (e.g. the data directory is full or read-only; what was written stays "
+        "searchable).",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="folder, archive or image file")
     add_common(parser, model_help=MODEL_FOR_INDEX)
     add_pipeline_flags(parser)
     add_raster_arguments(parser)
+    add_limit_flags(parser)
     parser.add_argument(
         "--prune", action="store_true", help="also forget indexed files under PATHs that no longer exist"
     )
@@ -36,6 +44,7 @@ def add_parser(commands) -> None:
 
 def run(args, settings: Settings) -> int:
     from indexer import IndexRun
+    from indexer.report import failure_json, failures_by_kind, kinds_text
     from rsclip.searcher import model_identity
 
     raster = raster_options(args)
@@ -44,11 +53,15 @@ def run(args, settings: Settings) -> int:
         encoder = load_model(settings.model or recorded or settings.model_for_new_index())
         store.bind_model(model_identity(encoder))
         run = IndexRun(
-            store, encoder, batch_size=args.batch_size, workers=args.workers, progress=not args.quiet, raster=raster,
-            prune=args.prune, rehash=args.rehash,
+            store, encoder, batch_size=args.batch_size, workers=args.workers, progress=not args.quiet,
+            raster=raster, max_pixels=args.max_pixels, limits=limits_from(args), prune=args.prune, rehash=args.rehash,
         )
-        report = run.run(args.paths)
+        try:
+            report = run.run(args.paths)
+        except StoreWriteError as exc:
+            raise UserError(f"{exc} ({run.report.added} new image(s) were stored before it stopped.)") from exc
         total = store.count()
+    exit_status = EXIT_INPUTS_FAILED if args.strict and report.failed else 0
     summary = {
         "seen": report.seen,
         "added": report.added,
@@ -61,18 +74,20 @@ def run(args, settings: Settings) -> int:
         "scenes": report.scenes,
         "mostly_nodata": report.mostly_nodata,
         "failed": report.failed,
-        "failures": [{"source": f.source, "member": f.member, "reason": f.reason} for f in report.failures],
+        "failures_by_kind": failures_by_kind(report.failures),
+        "failures": [failure_json(f) for f in report.failures],
         "seconds": round(report.seconds, 3),
         "images_per_second": round(report.images_per_second, 2),
         "index_items": total,
     }
     if args.json:
         print(json.dumps(summary, indent=2))
-        return 0
+        return exit_status
     print(
         f"Indexed {report.added} new image(s) in {report.seconds:.1f} s ({report.images_per_second:.1f} img/s); "
         f"{report.unchanged} unchanged, {report.replaced} replaced, {report.already_indexed} already indexed, "
         f"{report.duplicates} duplicate(s), {report.failed} failed"
+        + (f" ({kinds_text(summary['failures_by_kind'])})" if report.failed else "")
         + (f", {report.pruned} gone file(s) pruned" if args.prune else "")
         + f". The index now holds {total} image(s)."
     )
@@ -83,6 +98,6 @@ def run(args, settings: Settings) -> int:
         )
     for failure in report.failures:
         print(f"  failed: {failure.name}: {failure.reason}")
-    return 0
+    return exit_status
 
 

@@ -22,6 +22,7 @@ ENDPOINTS = {
     ("post", "/classify"),
     ("post", "/similarity"),
     ("post", "/embed"),
+    ("post", "/admin/reload"),
 }
 
 

@@ -19,6 +19,8 @@ def downgrade_to_version_1(data_dir) -> None:
     connection.executescript(
         """
         DROP TABLE image_geo;
+        DROP TABLE index_failures;
+        DROP TABLE index_runs;
         DROP TABLE locations;
         ALTER TABLE generations DROP COLUMN status;
         UPDATE schema_version SET version = 1;
@@ -39,7 +41,7 @@ def test_a_version_1_catalog_gets_a_location_per_image_and_stays_consistent(tmp_
         assert store.recorded_location("/archive.zip", "chip_2.png").byte_size == 102
         assert check_store(store).ok
     connection = sqlite3.connect(tmp_path / "data" / "catalog.sqlite")
-    assert connection.execute("select version from schema_version").fetchone()[0] == CURRENT_VERSION == 3
+    assert connection.execute("select version from schema_version").fetchone()[0] == CURRENT_VERSION == 4
     assert connection.execute("select status from generations").fetchall() == [("ready",)]
 
 
@@ -60,14 +62,14 @@ def test_a_path_indexed_twice_under_version_1_keeps_only_its_newest_content(tmp_
         np.testing.assert_allclose(store.vector(2), unit_vectors(3)[1], atol=1e-6)
 
 
-def test_raster_chips_of_a_version_2_catalog_get_one_location_per_window(tmp_path, encoder):
+def test_raster_chips_of_a_version_3_catalog_get_one_location_per_window(tmp_path, encoder):
     from tests.rasters import index_into, textured, write_geotiff
 
     path = write_geotiff(tmp_path / "s.tif", textured((3, 300, 300), 0, 3000))
     index_into(tmp_path / "data", encoder, [path])
     connection = sqlite3.connect(tmp_path / "data" / "catalog.sqlite")
     connection.executescript(
-        "DROP TABLE locations; ALTER TABLE generations DROP COLUMN status; UPDATE schema_version SET version = 2;"
+        "DROP TABLE locations; ALTER TABLE generations DROP COLUMN status; UPDATE schema_version SET version = 3;"
     )
     connection.close()
     with Store(tmp_path / "data", writable=True, recover=False) as store:
