@@ -144,7 +144,13 @@ class FeatureSink:
     def existing_sha256(self, _hashes) -> dict[str, int]:
         return {}  # nothing is "already indexed": every input gets a row
 
-    def add(self, images: Sequence[NewImage], vectors: np.ndarray) -> list[int]:
+    def recorded_in_directory(self, _source: str, _directory: str) -> dict:
+        return {}  # no file was seen before: every one is read
+
+    def place(self, placements):
+        return []  # a second file with the same content adds no row
+
+    def add(self, images: Sequence[NewImage], vectors: np.ndarray, *, recipe: str = "") -> list[int]:
         self.writer.write([image_row(image) for image in images], vectors)
         return []
 

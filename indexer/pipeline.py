@@ -7,6 +7,9 @@ memory stays bounded however large the archive. Identical content is stored once
 A raster scene (see ``indexer.raster``) is not one item but many: it is cut into
 chips, each read window by window on the workers, so a scene larger than memory
 indexes fine. Plain pictures keep the one-file-one-item path.
+
+Files (and scenes) indexed before are skipped, replaced or pruned as
+``indexer/incremental.py`` says.
 """
 
 from __future__ import annotations
@@ -27,12 +30,14 @@ from PIL import Image
 
 from indexer.chips import PlannedChip, plan_chips, read_chip_item, scene_of
 from indexer.decode import DEFAULT_MAX_PIXELS, DecodeError, decode_image
+from indexer.incremental import ChangeTracker, chip_placement, raster_recipe
 from indexer.limits import FailureKind, InputLimits, InputRefused
 from indexer.raster import RasterError, RasterOptions, Scene
 from indexer.report import record_run
 from indexer.sources import SourceFailure, SourceItem, iter_sources, location
 from indexer.stacks import BandStack, group_band_stacks
-from storage import NewImage, Store
+from storage import NewImage, Placement, RecordedLocation, Store
+from storage.killpoints import kill_point
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +60,12 @@ class Failure:
 class IndexReport:
     seen: int = 0
     added: int = 0
-    already_indexed: int = 0
+    unchanged: int = 0  # same path, size and mtime as recorded (or same content): not embedded again
+    already_indexed: int = 0  # content stored before under another path
     duplicates: int = 0
+    replaced: int = 0  # path indexed before, content changed: embedded again, old content dropped
+    pruned: int = 0  # recorded files no longer found (with prune)
+    pruned_images: int = 0  # images dropped by prune because no file holds their content any more
     scenes: int = 0  # raster scenes cut into chips
     mostly_nodata: int = 0  # chips skipped for holding too little data
     failures: list[Failure] = field(default_factory=list)
@@ -76,6 +85,7 @@ class _Pending:
     source: str
     member: str
     future: Future  # -> (NewImage, preprocessed pixels), or None for a chip that is skipped
+    replaces: bool = False  # the file held other content before
 
 
 class IndexRun:
@@ -92,6 +102,8 @@ class IndexRun:
         limits: InputLimits | None = None,
         progress: bool = True,
         raster: RasterOptions | None = None,
+        prune: bool = False,
+        rehash: bool = False,
     ):
         self.store = store
         self.encoder = encoder
@@ -101,6 +113,10 @@ class IndexRun:
         self.limits = limits or InputLimits()
         self.progress = progress
         self.raster = raster or RasterOptions()
+        self.prune = prune
+        self.rehash = rehash
+        self.changes: ChangeTracker | None = None
+        self._recipe = raster_recipe(self.raster)
         self.report = IndexReport()
         self._hashes_this_run: set[str] = set()
         self._batch: list[tuple[NewImage, np.ndarray]] = []
@@ -109,6 +125,7 @@ class IndexRun:
     def run(self, paths: Iterable[str | Path]) -> IndexReport:
         started = time.monotonic()
         paths = list(paths)
+        self.changes = ChangeTracker(self.store, rehash=self.rehash, prune_roots=paths if self.prune else None)
         bar = tqdm(desc="indexing", unit="img", disable=not self.progress, dynamic_ncols=True)
         window: deque[_Pending] = deque()
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decode") as pool:
@@ -123,7 +140,9 @@ class IndexRun:
                         self._collect(window.popleft(), bar)
             while window:
                 self._collect(window.popleft(), bar)
-        self._flush()
+        self._flush(final=True)
+        swept = self.changes.sweep()
+        self.report.pruned, self.report.pruned_images = swept.removed_locations, swept.removed_images
         self.store.save()
         bar.close()
         self.report.seconds = time.monotonic() - started
@@ -138,6 +157,12 @@ class IndexRun:
 
     def _admit(self, entry: SourceItem | BandStack, pool: ThreadPoolExecutor) -> Iterator[_Pending]:
         """Read an input; queue a picture as one item, a raster scene as its chips."""
+        previous = self.changes.previous(entry)
+        skipped = self.changes.unchanged(entry, previous, self._recipe)
+        if skipped:  # not even read
+            self.report.seen += skipped
+            self.report.unchanged += skipped
+            return
         try:
             scene, data = scene_of(entry, self.raster)
         except RasterError as exc:
@@ -153,15 +178,20 @@ class IndexRun:
             self._fail(entry.source, entry.member, f"cannot read: {exc}")
             return
         if scene is not None:
-            yield from self._admit_chips(scene, pool)
+            yield from self._admit_chips(scene, pool, previous)
             return
         self.report.seen += 1
         sha256 = hashlib.sha256(data).hexdigest()
-        if self._known(sha256, self.store.existing_sha256([sha256])):
+        placement = Placement(entry.source, entry.member, len(data), entry.mtime, sha256)
+        self.changes.supersede(previous, self._recipe, {placement.part})
+        if self._known(placement, self.store.existing_sha256([sha256]), previous):
             return
-        yield _Pending(entry.source, entry.member, pool.submit(self._decode, entry, sha256, data))
+        future = pool.submit(self._decode, entry, sha256, data)
+        yield _Pending(entry.source, entry.member, future, replaces=bool(previous))
 
-    def _admit_chips(self, scene: Scene, pool: ThreadPoolExecutor) -> Iterator[_Pending]:
+    def _admit_chips(
+        self, scene: Scene, pool: ThreadPoolExecutor, previous: list[RecordedLocation]
+    ) -> Iterator[_Pending]:
         try:
             chips = plan_chips(scene, self.raster)
         except RasterError as exc:
@@ -170,19 +200,31 @@ class IndexRun:
             return
         self.report.scenes += 1
         stored = self.store.existing_sha256([chip.sha256 for chip in chips])
-        for chip in chips:
+        placements = [chip_placement(chip, self._recipe) for chip in chips]
+        self.changes.supersede(previous, self._recipe, {placement.part for placement in placements})
+        for chip, placement in zip(chips, placements):
             self.report.seen += 1
-            if not self._known(chip.sha256, stored):
-                yield _Pending(scene.source, scene.name, pool.submit(self._decode_chip, chip))
+            if not self._known(placement, stored, previous):
+                yield _Pending(scene.source, scene.name, pool.submit(self._decode_chip, chip), replaces=bool(previous))
 
-    def _known(self, sha256: str, stored: dict[str, int]) -> bool:
-        """Count and drop content seen earlier in this run or already in the store."""
+    def _known(self, placement: Placement, stored: dict[str, int], previous: list[RecordedLocation]) -> bool:
+        """Count and drop content seen earlier in this run or already in the store.
+
+        Such content is not embedded again; only where it lies now is recorded.
+        """
+        sha256 = placement.sha256
         if sha256 in self._hashes_this_run:
             self.report.duplicates += 1
+            self.changes.place(placement)
             return True
         self._hashes_this_run.add(sha256)
         if sha256 in stored:
-            self.report.already_indexed += 1
+            touched = any(loc.part == placement.part and loc.sha256 == sha256 for loc in previous)
+            if touched:  # the same content where it was: only size/mtime are updated
+                self.report.unchanged += 1
+            else:
+                self.report.already_indexed += 1
+            self.changes.place(placement)
             return True
         return False
 
@@ -223,18 +265,20 @@ class IndexRun:
             self.report.mostly_nodata += 1
             return
         self._batch.append(result)
+        self.report.replaced += pending.replaces
         if len(self._batch) >= self.batch_size:
             self._flush()
         bar.update(1)
 
-    def _flush(self) -> None:
-        if not self._batch:
-            return
-        records = [record for record, _ in self._batch]
-        vectors = self.encoder.encode_pixels(np.stack([pixels for _, pixels in self._batch]))
-        self.store.add(records, vectors)
-        self.report.added += len(records)
-        self._batch.clear()
+    def _flush(self, final: bool = False) -> None:
+        if self._batch:
+            records = [record for record, _ in self._batch]
+            vectors = self.encoder.encode_pixels(np.stack([pixels for _, pixels in self._batch]))
+            self.store.add(records, vectors, recipe=self._recipe)
+            self.report.added += len(records)
+            self._batch.clear()
+        self.changes.flush(final)
+        kill_point("index.batch")
         if time.monotonic() - self._last_checkpoint > CHECKPOINT_SECONDS:
             self.store.save()
             self._last_checkpoint = time.monotonic()
@@ -242,8 +286,10 @@ class IndexRun:
     def _fail(self, source: str, member: str, reason: str, kind: str = FailureKind.UNREADABLE) -> None:
         failure = Failure(source, member, reason, kind)
         self.report.failures.append(failure)
+        self.changes.keep(source, member)
         log.info("skipped %s: %s", failure.name, reason)
 
 
 def index_paths(paths: Iterable[str | Path], store: Store, encoder, **options) -> IndexReport:
+    """Index ``paths`` into ``store``; options as :class:`IndexRun` (``prune``, ``rehash``...)."""
     return IndexRun(store, encoder, **options).run(paths)

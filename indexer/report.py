@@ -33,7 +33,7 @@ def record_run(store: Store, report, inputs: Sequence[str | Path]) -> int | None
         inputs=tuple(safe_name(str(path)) for path in inputs),
         seen=report.seen,
         added=report.added,
-        already_indexed=report.already_indexed,
+        already_indexed=report.already_indexed + report.unchanged,  # the log does not split them
         duplicates=report.duplicates,
         failed=report.failed,
         failures_by_kind=failures_by_kind(report.failures),

@@ -35,6 +35,7 @@ class ApiSettings:
     # and the browser origins allowed to call the API (none by default).
     api_key: str | None = field(default=None, repr=False)
     cors_origins: tuple[str, ...] = ()
+    reload_seconds: float = 1.0  # how often to look for an index another process changed
 
     @classmethod
     def from_settings(cls, settings: Settings, **options) -> ApiSettings:

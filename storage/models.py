@@ -51,6 +51,8 @@ class GenerationRow(Base):
     vector_count: Mapped[int] = mapped_column(Integer, default=0)
     index_version: Mapped[int] = mapped_column(Integer, default=0)  # bumped on every FAISS save
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # building (reindex in progress, resumable) | ready (active, or kept) | retiring (to be removed)
+    status: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -62,6 +64,28 @@ class EmbeddingRow(Base):
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
     generation_id: Mapped[int] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"), primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LocationRow(Base):
+    """Where an image's content is: a file or archive member, or one chip window of a
+    raster scene in it (``part``, "x,y,w,h"; empty for a whole picture). Several
+    locations may hold the same content.
+
+    What lets a re-run skip unchanged files (same size and mtime), replace changed ones
+    and prune deleted ones. ``indexing`` is the mark of a mark-and-sweep prune.
+    """
+
+    __tablename__ = "locations"
+    __table_args__ = (Index("ix_locations_place", "source", "member", "part", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String)
+    member: Mapped[str] = mapped_column(String)
+    part: Mapped[str] = mapped_column(String, default="", server_default="")
+    byte_size: Mapped[int] = mapped_column(Integer)
+    mtime: Mapped[float | None] = mapped_column(Float, nullable=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
+    indexing: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class IndexRunRow(Base):

@@ -105,6 +105,48 @@ class StoreStats:
 
 
 @dataclass(frozen=True)
+class RecordedLocation:
+    """Where the catalog last saw a file or member, and which content it held then."""
+
+    id: int
+    source: str
+    member: str
+    byte_size: int
+    mtime: float | None
+    image_id: int
+    sha256: str
+    part: str = ""  # a raster chip's window "x,y,w,h" in the scene file; "" for a whole picture
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A file or member (or a chip window of one) that now holds content the catalog already has."""
+
+    source: str
+    member: str
+    byte_size: int
+    mtime: float | None
+    sha256: str
+    part: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeSummary:
+    """What a write did besides adding images: images dropped because no file holds them any more."""
+
+    removed_images: int = 0
+    removed_locations: int = 0
+
+
+@dataclass(frozen=True)
+class IndexVersion:
+    """What is in service: the active generation and how many times its FAISS file was saved."""
+
+    generation_id: int
+    index_version: int
+
+
+@dataclass(frozen=True)
 class RunFailure:
     """An input an index run could not index: its name, a kind to count it by, and why."""
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     inspect,
     select,
+    text,
 )
 
 from storage.models import Base, ImageGeoRow, SchemaVersionRow
@@ -63,8 +64,53 @@ def _add_index_runs(connection: Connection) -> None:
     metadata.create_all(connection)
 
 
+def _v4_locations_and_generation_status(connection: Connection) -> None:
+    """Version 4: ``locations`` (each file, archive member or raster chip window that holds an
+    image, backfilled from ``images``) and ``generations.status``, for incremental updates,
+    prune and resumable reindex (issue 4).
+
+    Written as plain DDL, not from the models, so it stays what it was when later
+    migrations change the models. Chips get their window as part, without the chipping
+    recipe (it was never recorded): the first index run afterwards reads each scene once
+    more, embeds nothing, and records the recipe.
+    """
+    connection.execute(
+        text(
+            "CREATE TABLE locations ("
+            " id INTEGER NOT NULL PRIMARY KEY,"
+            " source VARCHAR NOT NULL,"
+            " member VARCHAR NOT NULL,"
+            " part VARCHAR NOT NULL DEFAULT '',"
+            " byte_size INTEGER NOT NULL,"
+            " mtime FLOAT,"
+            " image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
+            " indexing BOOLEAN NOT NULL DEFAULT 0)"
+        )
+    )
+    connection.execute(text("CREATE UNIQUE INDEX ix_locations_place ON locations (source, member, part)"))
+    connection.execute(text("CREATE INDEX ix_locations_image_id ON locations (image_id)"))
+    part = (
+        "COALESCE(g.window_x || ',' || g.window_y || ',' || g.window_width || ',' || g.window_height, '')"
+    )
+    connection.execute(
+        text(
+            "INSERT INTO locations (source, member, part, byte_size, mtime, image_id, indexing)"
+            f" SELECT i.source, i.member, {part}, i.byte_size, i.mtime, i.id, 0"
+            " FROM images i LEFT JOIN image_geo g ON g.image_id = i.id"
+            # a path re-indexed after its content changed has several rows: the newest holds
+            f" WHERE i.id IN (SELECT max(i.id) FROM images i LEFT JOIN image_geo g ON g.image_id = i.id"
+            f" GROUP BY i.source, i.member, {part})"
+        )
+    )
+    connection.execute(text("ALTER TABLE generations ADD COLUMN status VARCHAR(16) NOT NULL DEFAULT 'ready'"))
+
+
 # MIGRATIONS[n] upgrades a database from version n + 1 to n + 2.
-MIGRATIONS: list[Callable[[Connection], None]] = [_add_image_geo, _add_index_runs]
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _add_image_geo,
+    _add_index_runs,
+    _v4_locations_and_generation_status,
+]
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 
 

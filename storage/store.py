@@ -9,6 +9,10 @@ Order of writes: a batch of rows and their vectors is committed to SQLite in one
 transaction first, then added to FAISS in memory; FAISS is saved atomically at
 checkpoints. A crash between the two loses nothing, because the catalog keeps the
 vectors and the next open re-adds whatever the saved FAISS file lacks.
+
+Where each image's content lives (and incremental updates, prune) is in
+``storage/locations.py``; building a new generation beside this one and switching
+to it in ``storage/generations.py``; ``storage/check.py`` verifies and repairs.
 """
 
 from __future__ import annotations
@@ -22,9 +26,13 @@ from filelock import FileLock, Timeout
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from storage import generations
 from storage.catalog import CATALOG_FILE, default_database_url, open_catalog  # noqa: F401 (re-exported)
-from storage.errors import ModelMismatchError, StoreLockedError, StoreNotFoundError, StoreWriteError
+from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError, StoreWriteError
+from storage.generations import GenerationMethods
 from storage.geo import geo_info, geo_row, matching_ids_query
+from storage.killpoints import kill_point
+from storage.locations import LocationMethods, part_of, point, release
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
 from storage.records import Hit, ImageRecord, ModelIdentity, NewImage, SearchFilters, StoreStats
 from storage.runs import RunLog
@@ -61,15 +69,18 @@ def _identity(generation: GenerationRow) -> ModelIdentity:
     return ModelIdentity(generation.model_id, generation.model_fingerprint, generation.dimension)
 
 
-class Store:
+class Store(LocationMethods, GenerationMethods):
     """Catalog + vector index of one data directory.
 
     Open with ``writable=True`` to index: that takes the directory's write lock, so a
     second writer gets :class:`StoreLockedError` instead of corrupting anything.
-    Readers take no lock and may run beside a writer.
+    Readers take no lock and may run beside a writer. ``recover=False`` opens the
+    files as they are on disk (for ``rsclip check``), without reconciling them.
     """
 
-    def __init__(self, data_dir: str | Path, *, database_url: str | None = None, writable: bool = False):
+    def __init__(
+        self, data_dir: str | Path, *, database_url: str | None = None, writable: bool = False, recover: bool = True
+    ):
         self.data_dir = Path(data_dir)
         if not writable and not self.data_dir.is_dir():
             raise StoreNotFoundError(
@@ -89,11 +100,11 @@ class Store:
             except OSError as exc:
                 raise StoreWriteError(self.data_dir, write_failure(exc) or str(exc)) from exc
         self.database_url, self._engine = open_catalog(self.data_dir, database_url, writable=writable)
-        self._generation: GenerationRow | None = self._load_active_generation()
+        self._generation: GenerationRow | None = None
         self._vectors: VectorIndex | None = None
-        if self._generation is not None:
-            self._vectors = self._open_vectors(self._generation)
-            self.reconcile()
+        self._open_active_generation(recover)
+        if writable and recover:
+            generations.drop_retiring(self)  # finish a reindex that crashed after its switch
 
     # -- lifecycle ------------------------------------------------------------
     def close(self) -> None:
@@ -135,7 +146,8 @@ class Store:
             raise ModelMismatchError(
                 f"The index at {self.data_dir} was built with model '{current.model_id}' "
                 f"({current.dimension}-d); '{identity.model_id}' ({identity.dimension}-d) is a different "
-                f"model. Use --model {current.model_id}, or a new --data-dir for the other model."
+                f"model. Use --model {current.model_id}, move the index to the other model with "
+                f"`rsclip reindex --model {identity.model_id}`, or use a new --data-dir for it."
             )
 
     # -- writing --------------------------------------------------------------
@@ -151,8 +163,11 @@ class Store:
         return found
 
     @guard_writes
-    def add(self, images: Sequence[NewImage], vectors: np.ndarray) -> list[int]:
-        """Store a batch in one transaction, then make it searchable. Returns the new ids."""
+    def add(self, images: Sequence[NewImage], vectors: np.ndarray, *, recipe: str = "") -> list[int]:
+        """Store a batch in one transaction, then make it searchable. Returns the new ids.
+
+        ``recipe`` names the chipping options that cut raster chips (see ``locations.window_part``).
+        """
         self._require_writable()
         if len(images) != len(vectors):
             raise ValueError(f"{len(images)} images but {len(vectors)} vectors")
@@ -170,7 +185,12 @@ class Store:
                 EmbeddingRow(image_id=image_id, generation_id=self._generation.id, vector=vector.tobytes())
                 for image_id, vector in zip(ids, vectors)
             )
+            # the new content's files; content they held before goes if no file holds it now
+            placed = [(i.source, i.member, part_of(i, recipe), i.byte_size, i.mtime, n) for i, n in zip(images, ids)]
+            replaced = point(session, placed)
+            removed = release(session, replaced)
         self._vectors.add(np.asarray(ids, dtype=np.int64), vectors)
+        self._vectors.remove(np.asarray(removed, dtype=np.int64))
         return ids
 
     @guard_writes
@@ -180,6 +200,7 @@ class Store:
         if self._generation is None:
             return
         self._vectors.save(self._vectors_path(self._generation))
+        kill_point("store.save")
         with Session(self._engine) as session, session.begin():
             session.execute(
                 update(GenerationRow)
@@ -222,24 +243,8 @@ class Store:
         Read from the catalog, not FAISS, so it works for any index type and streams
         in bounded memory however large the index.
         """
-        if self._generation is None:
-            return
-        last_id = -1
-        with Session(self._engine) as session:
-            while True:
-                rows = session.execute(
-                    select(EmbeddingRow.image_id, EmbeddingRow.vector)
-                    .where(EmbeddingRow.generation_id == self._generation.id, EmbeddingRow.image_id > last_id)
-                    .order_by(EmbeddingRow.image_id)
-                    .limit(chunk_size)
-                ).all()
-                if not rows:
-                    return
-                last_id = rows[-1][0]
-                yield (
-                    np.array([row[0] for row in rows], dtype=np.int64),
-                    np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows]),
-                )
+        if self._generation is not None:
+            yield from generations.stream_vectors(self, self._generation.id, chunk_size)
 
     def matching_ids(self, filters: SearchFilters) -> np.ndarray:
         """Ids of the items that pass ``filters`` (SQL on indexed columns)."""
@@ -255,16 +260,17 @@ class Store:
         so k results come back whenever k items pass.
         """
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-        if self._vectors is None or self._vectors.count == 0:
+        vectors = self._vectors  # one index for the whole query, even if a writer swaps it meanwhile
+        if vectors is None or vectors.count == 0:
             return [[] for _ in queries]
-        if queries.shape[1] != self._vectors.dimension:
-            raise ValueError(f"query has {queries.shape[1]} dimensions, the index {self._vectors.dimension}")
+        if queries.shape[1] != vectors.dimension:
+            raise ValueError(f"query has {queries.shape[1]} dimensions, the index {vectors.dimension}")
         allowed = None
         if filters is not None and filters.active:
             allowed = self.matching_ids(filters)
             if len(allowed) == 0:
                 return [[] for _ in queries]
-        scores, ids = self._vectors.search(queries, k + offset, allowed_ids=allowed)
+        scores, ids = vectors.search(queries, k + offset, allowed_ids=allowed)
         records = self.get_many(sorted({int(i) for i in ids.ravel() if i >= 0}))
         return [
             [
@@ -329,6 +335,30 @@ class Store:
         if self._generation is None:
             raise RuntimeError("bind_model() must be called before writing")
 
+    def _open_active_generation(self, recover: bool) -> None:
+        """Load the active generation's FAISS file (and reconcile it with the catalog).
+
+        A reader may open while a reindex switches generations and deletes the old
+        one's files and vectors; it then tries again, so it never serves a half-gone one.
+        """
+        for _attempt in range(10):
+            generation = self._load_active_generation()
+            if generation is None:
+                return
+            try:
+                self._generation, self._vectors = generation, self._open_vectors(generation)
+            except RuntimeError:
+                if not self._vectors_path(generation).exists():
+                    continue  # a reindex deleted it between the check and the read: look again
+                log.warning("%s cannot be read; rebuilding it from the catalog", self._vectors_path(generation))
+                self._generation, self._vectors = generation, VectorIndex.create(generation.dimension)
+            if recover:
+                self.reconcile()
+            current = self._load_active_generation()
+            if self.writable or (current is not None and current.id == generation.id):
+                return
+        raise StoreError(f"The index at {self.data_dir} kept changing while it was being opened; try again.")
+
     def _load_active_generation(self) -> GenerationRow | None:
         with Session(self._engine, expire_on_commit=False) as session:
             return session.execute(select(GenerationRow).where(GenerationRow.active)).scalars().first()
@@ -338,9 +368,12 @@ class Store:
 
     def _open_vectors(self, generation: GenerationRow) -> VectorIndex:
         path = self._vectors_path(generation)
-        if path.is_file():
-            return VectorIndex.load(path)
-        return VectorIndex.create(generation.dimension)
+        if not path.is_file():
+            return VectorIndex.create(generation.dimension)
+        vectors = VectorIndex.load(path)
+        if vectors.dimension != generation.dimension:
+            raise RuntimeError(f"{path.name} holds {vectors.dimension}-d vectors, the generation {generation.dimension}-d")
+        return vectors
 
     def _load_vectors(self, image_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with Session(self._engine) as session:
@@ -350,6 +383,9 @@ class Store:
                     EmbeddingRow.image_id.in_([int(i) for i in image_ids]),
                 )
             ).all()
-        ids = np.array([row[0] for row in rows], dtype=np.int64)
-        vectors = np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows])
-        return ids, vectors
+        well_formed = [row for row in rows if len(row[1]) == 4 * self._generation.dimension]
+        if len(well_formed) < len(rows):
+            log.warning("%d stored vector(s) are malformed; run `rsclip check --repair`", len(rows) - len(well_formed))
+        ids = np.array([row[0] for row in well_formed], dtype=np.int64)
+        vectors = np.frombuffer(b"".join(row[1] for row in well_formed), dtype=np.float32)
+        return ids, vectors.reshape(len(well_formed), self._generation.dimension)

@@ -18,8 +18,10 @@ def add_parser(commands) -> None:
         help="add images from folders and archives to the index",
         description="Decode every image in PATHs (folders recursively, .zip, .tar, .tar.gz/.tgz, single "
         "files), embed it and add it to the index. Identical content is stored once; files already "
-        "indexed are skipped; a file that cannot be decoded is reported and skipped. Georeferenced, "
-        "multi-band or non-8-bit rasters (GeoTIFF, JPEG 2000) are cut into chips, each its own item.",
+        "indexed with the same size and mtime are skipped without reading; changed files are embedded "
+        "again (the old vector replaced); a file that cannot be decoded is reported and skipped. "
+        "Georeferenced, multi-band or non-8-bit rasters (GeoTIFF, JPEG 2000) are cut into chips, each "
+        "its own item.",
         epilog="Nothing is extracted or written outside the data directory. Links, devices and archives "
         "inside archives are reported, never followed or opened. Exit status: 0 when the run completed "
         f"(even with failed inputs), {EXIT_INPUTS_FAILED} with --strict when any input failed, 1 when the "
@@ -31,6 +33,12 @@ def add_parser(commands) -> None:
     add_pipeline_flags(parser)
     add_raster_arguments(parser)
     add_limit_flags(parser)
+    parser.add_argument(
+        "--prune", action="store_true", help="also forget indexed files under PATHs that no longer exist"
+    )
+    parser.add_argument(
+        "--rehash", action="store_true", help="hash every file even if its size and mtime are unchanged"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -46,7 +54,7 @@ def run(args, settings: Settings) -> int:
         store.bind_model(model_identity(encoder))
         run = IndexRun(
             store, encoder, batch_size=args.batch_size, workers=args.workers, progress=not args.quiet,
-            raster=raster, max_pixels=args.max_pixels, limits=limits_from(args),
+            raster=raster, max_pixels=args.max_pixels, limits=limits_from(args), prune=args.prune, rehash=args.rehash,
         )
         try:
             report = run.run(args.paths)
@@ -57,8 +65,12 @@ def run(args, settings: Settings) -> int:
     summary = {
         "seen": report.seen,
         "added": report.added,
+        "unchanged": report.unchanged,
+        "replaced": report.replaced,
         "already_indexed": report.already_indexed,
         "duplicates": report.duplicates,
+        "pruned": report.pruned,
+        "pruned_images": report.pruned_images,
         "scenes": report.scenes,
         "mostly_nodata": report.mostly_nodata,
         "failed": report.failed,
@@ -73,8 +85,10 @@ def run(args, settings: Settings) -> int:
         return exit_status
     print(
         f"Indexed {report.added} new image(s) in {report.seconds:.1f} s ({report.images_per_second:.1f} img/s); "
-        f"{report.already_indexed} already indexed, {report.duplicates} duplicate(s), {report.failed} failed"
+        f"{report.unchanged} unchanged, {report.replaced} replaced, {report.already_indexed} already indexed, "
+        f"{report.duplicates} duplicate(s), {report.failed} failed"
         + (f" ({kinds_text(summary['failures_by_kind'])})" if report.failed else "")
+        + (f", {report.pruned} gone file(s) pruned" if args.prune else "")
         + f". The index now holds {total} image(s)."
     )
     if report.scenes:

@@ -45,7 +45,7 @@ def test_a_completed_run_exits_zero_and_strict_exits_three(capsys, tmp_path, bad
     assert "5 failed (" in out
     code, out, _ = _index(capsys, bad_folder, tmp_path / "d", tiny_checkpoint, "--strict", "--max-pixels", "1000000")
     assert code == EXIT_INPUTS_FAILED
-    assert "Indexed 0 new image(s)" in out and "2 already indexed" in out
+    assert "Indexed 0 new image(s)" in out and "2 unchanged" in out
 
 
 def test_strict_exits_zero_when_nothing_failed(capsys, tmp_path, tiny_checkpoint):

@@ -164,7 +164,7 @@ def test_reindexing_the_same_scene_adds_nothing(tmp_path, encoder):
     first, records = index_into(tmp_path / "data", encoder, [path])
     again, _ = index_into(tmp_path / "data", encoder, [path])
     assert first.added == 4 and first.scenes == 1
-    assert again.added == 0 and again.already_indexed == 4
+    assert again.added == 0 and again.unchanged == 4  # the unchanged scene is not even opened
     other_bands, _ = index_into(tmp_path / "data", encoder, [path], bands=("3", "2", "1"))
     assert other_bands.added == 4  # other bands make other pixels: other items
 

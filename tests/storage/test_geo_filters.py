@@ -115,6 +115,10 @@ def test_version_1_catalog_is_migrated_to_hold_geo_rows(tmp_path, store):
     engine = create_engine(f"sqlite:///{database}")
     with engine.begin() as connection:
         connection.execute(text("DROP TABLE image_geo"))
+        connection.execute(text("DROP TABLE index_failures"))  # later versions' additions, so it is a true v1
+        connection.execute(text("DROP TABLE index_runs"))
+        connection.execute(text("DROP TABLE locations"))
+        connection.execute(text("ALTER TABLE generations DROP COLUMN status"))
         connection.execute(text("UPDATE schema_version SET version = 1"))
     engine.dispose()
     with Store(tmp_path / "data") as reopened:
