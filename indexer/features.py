@@ -19,7 +19,7 @@ import numpy as np
 
 from storage import ImageRecord, ModelIdentity, NewImage
 
-IMAGE_COLUMNS = ("row", "id", "source", "member", "sha256", "width", "height", "format")
+IMAGE_COLUMNS = ("row", "id", "source", "member", "sha256", "width", "height", "format", "window", "bbox", "acquired")
 TEXT_COLUMNS = ("row", "line", "text")
 _COPY_ROWS = 65536
 
@@ -127,6 +127,10 @@ def image_row(image: NewImage | ImageRecord, image_id: int | None = None) -> dic
         "width": image.width,
         "height": image.height,
         "format": image.format,
+        # Raster chips: which window of the scene (x,y,width,height), where and when.
+        "window": "" if image.geo is None else ",".join(map(str, image.geo.window)),
+        "bbox": "" if image.geo is None or image.geo.bbox is None else ",".join(f"{v:.7f}" for v in image.geo.bbox),
+        "acquired": "" if image.geo is None or image.geo.acquired is None else image.geo.acquired.isoformat(),
     }
 
 
@@ -140,7 +144,13 @@ class FeatureSink:
     def existing_sha256(self, _hashes) -> dict[str, int]:
         return {}  # nothing is "already indexed": every input gets a row
 
-    def add(self, images: Sequence[NewImage], vectors: np.ndarray) -> list[int]:
+    def recorded_in_directory(self, _source: str, _directory: str) -> dict:
+        return {}  # no file was seen before: every one is read
+
+    def place(self, placements):
+        return []  # a second file with the same content adds no row
+
+    def add(self, images: Sequence[NewImage], vectors: np.ndarray, *, recipe: str = "") -> list[int]:
         self.writer.write([image_row(image) for image in images], vectors)
         return []
 

@@ -2,10 +2,18 @@
 
 Reading happens on the calling thread (tar streams must be read in order); decoding
 and preprocessing run on worker threads, a bounded window ahead of the model; the
-model and the store run on one more thread, a batch at a time, while the next batch
-is read and decoded. So the model never waits for decoding or for SQLite, and memory
-stays bounded however large the archive (a window of two batches being decoded, one
-being assembled, one being encoded). Identical content is stored once.
+model runs on a thread of its own, a batch at a time, while the calling thread reads,
+collects the next batch and stores the previous one (everything that touches the
+store stays on the calling thread, in order). So the model never waits for decoding,
+and memory stays bounded however large the archive (two batches being decoded, one
+being assembled, one in the model). Identical content is stored once.
+
+A raster scene (see ``indexer.raster``) is not one item but many: it is cut into
+chips, each read window by window on the workers, so a scene larger than memory
+indexes fine. Plain pictures keep the one-file-one-item path.
+
+Files (and scenes) indexed before are skipped, replaced or pruned as
+``indexer/incremental.py`` says.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import hashlib
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +30,19 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from PIL import Image
+
+from indexer.chips import PlannedChip, plan_chips, read_chip_item, scene_of
 from indexer.decode import DEFAULT_MAX_PIXELS, DecodeError, decode_image
 from indexer.probes import text_probe_vectors
+from indexer.incremental import ChangeTracker, chip_placement, raster_recipe
+from indexer.limits import FailureKind, InputLimits, InputRefused
+from indexer.raster import RasterError, RasterOptions, Scene
+from indexer.report import record_run
 from indexer.sources import SourceFailure, SourceItem, iter_sources, location
-from storage import NewImage, Store
+from indexer.stacks import BandStack, group_band_stacks
+from storage import NewImage, Placement, RecordedLocation, Store
+from storage.killpoints import kill_point
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +54,7 @@ class Failure:
     source: str
     member: str
     reason: str
+    kind: str = FailureKind.UNREADABLE  # see indexer.limits.FailureKind
 
     @property
     def name(self) -> str:
@@ -47,8 +65,14 @@ class Failure:
 class IndexReport:
     seen: int = 0
     added: int = 0
-    already_indexed: int = 0
+    unchanged: int = 0  # same path, size and mtime as recorded (or same content): not embedded again
+    already_indexed: int = 0  # content stored before under another path
     duplicates: int = 0
+    replaced: int = 0  # path indexed before, content changed: embedded again, old content dropped
+    pruned: int = 0  # recorded files no longer found (with prune)
+    pruned_images: int = 0  # images dropped by prune because no file holds their content any more
+    scenes: int = 0  # raster scenes cut into chips
+    mostly_nodata: int = 0  # chips skipped for holding too little data
     failures: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -63,10 +87,10 @@ class IndexReport:
 
 @dataclass(frozen=True)
 class _Pending:
-    item: SourceItem
-    sha256: str
-    byte_size: int
-    future: Future  # -> (NewImage fields, preprocessed pixels)
+    source: str
+    member: str
+    future: Future  # -> (NewImage, preprocessed pixels), or None for a chip that is skipped
+    replaces: bool = False  # the file held other content before
 
 
 class IndexRun:
@@ -80,23 +104,35 @@ class IndexRun:
         batch_size: int = 16,
         workers: int = 2,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        limits: InputLimits | None = None,
         progress: bool = True,
+        raster: RasterOptions | None = None,
+        prune: bool = False,
+        rehash: bool = False,
     ):
         self.store = store
         self.encoder = encoder
         self.batch_size = batch_size
         self.workers = workers
         self.max_pixels = max_pixels
+        self.limits = limits or InputLimits()
         self.progress = progress
+        self.raster = raster or RasterOptions()
+        self.prune = prune
+        self.rehash = rehash
+        self.changes: ChangeTracker | None = None
+        self._recipe = raster_recipe(self.raster)
         self.report = IndexReport()
         self._hashes_this_run: set[str] = set()
         self._batch: list[tuple[NewImage, np.ndarray]] = []
-        self._encoding: Future | None = None  # the batch in the model now
+        self._encoding: tuple[list[NewImage], Future] | None = None  # the batch in the model now
         self._encode_pool: ThreadPoolExecutor | None = None
         self._last_checkpoint = time.monotonic()
 
     def run(self, paths: Iterable[str | Path]) -> IndexReport:
         started = time.monotonic()
+        paths = list(paths)
+        self.changes = ChangeTracker(self.store, rehash=self.rehash, prune_roots=paths if self.prune else None)
         self.store.calibrate_with(text_probe_vectors(self.encoder))  # in case the index type changes
         bar = tqdm(desc="indexing", unit="img", disable=not self.progress, dynamic_ncols=True)
         window: deque[_Pending] = deque()
@@ -104,98 +140,178 @@ class IndexRun:
             ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decode") as pool,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode") as self._encode_pool,
         ):
-            for entry in iter_sources(paths):
+            for entry in self._inputs(paths):
                 if isinstance(entry, SourceFailure):
-                    self._fail(entry.source, entry.member, entry.reason)
+                    self.report.seen += 1  # seen = added + already indexed + duplicates + failed (+ nodata chips)
+                    self._fail(entry.source, entry.member, entry.reason, entry.kind)
                     continue
-                pending = self._admit(entry, pool)
-                if pending is not None:
+                for pending in self._admit(entry, pool):
                     window.append(pending)
-                while len(window) > self.batch_size * 2:
-                    self._collect(window.popleft(), bar)
+                    while len(window) > self.batch_size * 2:
+                        self._collect(window.popleft(), bar)
             while window:
                 self._collect(window.popleft(), bar)
-            self._flush()
-            self._wait_for_encoding()
+            self._flush(final=True)
+        swept = self.changes.sweep()
+        self.report.pruned, self.report.pruned_images = swept.removed_locations, swept.removed_images
         self.store.save()
         bar.close()
         self.report.seconds = time.monotonic() - started
+        record_run(self.store, self.report, paths)
         return self.report
 
-    def _admit(self, item: SourceItem, pool: ThreadPoolExecutor) -> _Pending | None:
-        """Read the bytes, drop what is already stored, queue the rest for decoding."""
-        self.report.seen += 1
+    def _inputs(self, paths: Iterable[str | Path]):
+        entries = iter_sources(paths, self.limits)
+        if self.raster.stack:
+            entries = group_band_stacks(entries, self.raster.stack, self.raster.bands)
+        return entries
+
+    def _admit(self, entry: SourceItem | BandStack, pool: ThreadPoolExecutor) -> Iterator[_Pending]:
+        """Read an input; queue a picture as one item, a raster scene as its chips."""
+        previous = self.changes.previous(entry)
+        skipped = self.changes.unchanged(entry, previous, self._recipe)
+        if skipped:  # not even read
+            self.report.seen += skipped
+            self.report.unchanged += skipped
+            return
         try:
-            data = item.read()
+            scene, data = scene_of(entry, self.raster)
+        except RasterError as exc:
+            self.report.seen += 1
+            self._fail(entry.source, entry.member, str(exc), FailureKind.RASTER)
+            return
+        except InputRefused as refused:
+            self.report.seen += 1
+            self._fail(entry.source, entry.member, refused.reason, refused.kind)
+            return
         except Exception as exc:  # a member that cannot be read must not stop the run
-            self._fail(item.source, item.member, f"cannot read: {exc}")
-            return None
+            self.report.seen += 1
+            self._fail(entry.source, entry.member, f"cannot read: {exc}")
+            return
+        if scene is not None:
+            yield from self._admit_chips(scene, pool, previous)
+            return
+        self.report.seen += 1
         sha256 = hashlib.sha256(data).hexdigest()
+        placement = Placement(entry.source, entry.member, len(data), entry.mtime, sha256)
+        self.changes.supersede(previous, self._recipe, {placement.part})
+        if self._known(placement, self.store.existing_sha256([sha256]), previous):
+            return
+        future = pool.submit(self._decode, entry, sha256, data)
+        yield _Pending(entry.source, entry.member, future, replaces=bool(previous))
+
+    def _admit_chips(
+        self, scene: Scene, pool: ThreadPoolExecutor, previous: list[RecordedLocation]
+    ) -> Iterator[_Pending]:
+        try:
+            chips = plan_chips(scene, self.raster)
+        except RasterError as exc:
+            self.report.seen += 1
+            self._fail(scene.source, scene.name, str(exc), FailureKind.RASTER)
+            return
+        self.report.scenes += 1
+        stored = self.store.existing_sha256([chip.sha256 for chip in chips])
+        placements = [chip_placement(chip, self._recipe) for chip in chips]
+        self.changes.supersede(previous, self._recipe, {placement.part for placement in placements})
+        for chip, placement in zip(chips, placements):
+            self.report.seen += 1
+            if not self._known(placement, stored, previous):
+                yield _Pending(scene.source, scene.name, pool.submit(self._decode_chip, chip), replaces=bool(previous))
+
+    def _known(self, placement: Placement, stored: dict[str, int], previous: list[RecordedLocation]) -> bool:
+        """Count and drop content seen earlier in this run or already in the store.
+
+        Such content is not embedded again; only where it lies now is recorded.
+        """
+        sha256 = placement.sha256
         if sha256 in self._hashes_this_run:
             self.report.duplicates += 1
-            return None
+            self.changes.place(placement)
+            return True
         self._hashes_this_run.add(sha256)
-        if self.store.existing_sha256([sha256]):
-            self.report.already_indexed += 1
-            return None
-        return _Pending(item, sha256, len(data), pool.submit(self._decode, data))
+        if sha256 in stored:
+            touched = any(loc.part == placement.part and loc.sha256 == sha256 for loc in previous)
+            if touched:  # the same content where it was: only size/mtime are updated
+                self.report.unchanged += 1
+            else:
+                self.report.already_indexed += 1
+            self.changes.place(placement)
+            return True
+        return False
 
-    def _decode(self, data: bytes):
+    def _decode(self, item: SourceItem, sha256: str, data: bytes):
         decoded = decode_image(data, max_pixels=self.max_pixels)
-        return decoded, self.encoder.preprocess(decoded.image)
-
-    def _collect(self, pending: _Pending, bar: tqdm) -> None:
-        item = pending.item
-        try:
-            decoded, pixels = pending.future.result()
-        except DecodeError as exc:
-            self._fail(item.source, item.member, str(exc))
-            return
-        except Exception as exc:
-            self._fail(item.source, item.member, f"{type(exc).__name__}: {exc}")
-            return
         record = NewImage(
             source=item.source,
             member=item.member,
-            sha256=pending.sha256,
-            byte_size=pending.byte_size,
+            sha256=sha256,
+            byte_size=len(data),
             width=decoded.width,
             height=decoded.height,
             format=decoded.format,
             mtime=item.mtime,
         )
-        self._batch.append((record, pixels))
+        return record, self.encoder.preprocess(decoded.image)
+
+    def _decode_chip(self, chip: PlannedChip):
+        result = read_chip_item(chip, self.raster.max_nodata)
+        if result is None:
+            return None
+        record, rgb = result
+        return record, self.encoder.preprocess(Image.fromarray(rgb, "RGB"))
+
+    def _collect(self, pending: _Pending, bar: tqdm) -> None:
+        try:
+            result = pending.future.result()
+        except DecodeError as exc:
+            self._fail(pending.source, pending.member, str(exc), exc.kind)
+            return
+        except RasterError as exc:
+            self._fail(pending.source, pending.member, str(exc), FailureKind.RASTER)
+            return
+        except Exception as exc:
+            self._fail(pending.source, pending.member, f"{type(exc).__name__}: {exc}", FailureKind.CORRUPT_IMAGE)
+            return
+        if result is None:
+            self.report.mostly_nodata += 1
+            return
+        self._batch.append(result)
+        self.report.replaced += pending.replaces
         if len(self._batch) >= self.batch_size:
             self._flush()
         bar.update(1)
 
-    def _flush(self) -> None:
-        """Hand the batch to the encode thread once the previous one is through the model."""
-        if not self._batch:
-            return
-        batch, self._batch = self._batch, []
-        self._wait_for_encoding()
-        self._encoding = self._encode_pool.submit(self._encode_and_store, batch)
-
-    def _wait_for_encoding(self) -> None:
-        if self._encoding is not None:
-            encoding, self._encoding = self._encoding, None
-            encoding.result()  # an error in the model or the store stops the run here
-
-    def _encode_and_store(self, batch: list[tuple[NewImage, np.ndarray]]) -> None:
-        records = [record for record, _ in batch]
-        vectors = self.encoder.encode_pixels(np.stack([pixels for _, pixels in batch]))
-        self.store.add(records, vectors)
-        self.report.added += len(records)
+    def _flush(self, final: bool = False) -> None:
+        """Store the batch the model has finished, then start it on this one."""
+        self._store_encoded()
+        if self._batch:
+            records = [record for record, _ in self._batch]
+            pixels = np.stack([pixels for _, pixels in self._batch])
+            self._batch.clear()
+            self._encoding = (records, self._encode_pool.submit(self.encoder.encode_pixels, pixels))
+        if final:
+            self._store_encoded()
+        self.changes.flush(final)  # content still in the model is placed at a later flush
         if time.monotonic() - self._last_checkpoint > CHECKPOINT_SECONDS:
             self.store.save()
             self._last_checkpoint = time.monotonic()
 
-    def _fail(self, source: str, member: str, reason: str) -> None:
-        failure = Failure(source, member, reason)
+    def _store_encoded(self) -> None:
+        """Wait for the batch in the model (an error there stops the run here) and store it."""
+        if self._encoding is None:
+            return
+        (records, vectors), self._encoding = self._encoding, None
+        self.store.add(records, vectors.result(), recipe=self._recipe)
+        self.report.added += len(records)
+        kill_point("index.batch")
+
+    def _fail(self, source: str, member: str, reason: str, kind: str = FailureKind.UNREADABLE) -> None:
+        failure = Failure(source, member, reason, kind)
         self.report.failures.append(failure)
+        self.changes.keep(source, member)
         log.info("skipped %s: %s", failure.name, reason)
 
 
 def index_paths(paths: Iterable[str | Path], store: Store, encoder, **options) -> IndexReport:
+    """Index ``paths`` into ``store``; options as :class:`IndexRun` (``prune``, ``rehash``...)."""
     return IndexRun(store, encoder, **options).run(paths)

@@ -1,7 +1,8 @@
 """Indexed images as files again: the original bytes and small JPEG thumbnails.
 
 Originals are read from where the catalog says they are (folder or archive, never
-extracted). Thumbnails are cached on disk in the data directory, keyed by content
+extracted). A raster chip has no file of its own: its "original" is its window of the
+scene, read again and stretched as at indexing time, as PNG. Thumbnails are cached on disk in the data directory, keyed by content
 hash and size, so identical images share one and a re-indexed file reuses it.
 """
 
@@ -32,6 +33,10 @@ def media_type(image_format: str) -> str:
 
 def original_bytes(record: ImageRecord) -> tuple[bytes, str]:
     """The image exactly as indexed, and its content type. Raises MemberNotFoundError."""
+    if record.geo is not None:
+        from indexer.chips import chip_png
+
+        return chip_png(record), "image/png"
     return read_member(record.source, record.member), media_type(record.format)
 
 
@@ -54,12 +59,19 @@ class ThumbnailCache:
             return path.read_bytes()
         except FileNotFoundError:
             pass
-        data = self.render(read_member(record.source, record.member), size)
+        if record.geo is not None:
+            from indexer.chips import render_chip
+
+            data = self.shrink(render_chip(record), size)
+        else:
+            data = self.render(read_member(record.source, record.member), size)
         self._store(path, data)
         return data
 
     def render(self, image_bytes: bytes, size: int) -> bytes:
-        picture = decode_image(image_bytes).image
+        return self.shrink(decode_image(image_bytes).image, size)
+
+    def shrink(self, picture: Image.Image, size: int) -> bytes:
         picture.thumbnail((size, size), Image.Resampling.LANCZOS)
         out = io.BytesIO()
         picture.save(out, format="JPEG", quality=self.quality, optimize=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from PIL import Image
 
 from encoder import Encoder
-from storage import Hit, ImageRecord, ModelIdentity, ModelMismatchError, Store
+from storage import Hit, ImageRecord, ModelIdentity, ModelMismatchError, SearchFilters, Store
 
 
 def model_identity(encoder: Encoder) -> ModelIdentity:
@@ -33,15 +33,19 @@ class Searcher:
         self.store = store
         self.encoder = encoder
 
-    def search_text(self, query: str, k: int = 10, offset: int = 0) -> list[Hit]:
-        return self.store.search(self.encoder.encode_texts([query]), k, offset)[0]
+    def search_text(self, query: str, k: int = 10, offset: int = 0, filters: SearchFilters | None = None) -> list[Hit]:
+        return self.store.search(self.encoder.encode_texts([query]), k, offset, filters)[0]
 
-    def search_image(self, image: Image.Image, k: int = 10, offset: int = 0) -> list[Hit]:
-        return self.store.search(self.encoder.encode_images([image]), k, offset)[0]
+    def search_image(
+        self, image: Image.Image, k: int = 10, offset: int = 0, filters: SearchFilters | None = None
+    ) -> list[Hit]:
+        return self.store.search(self.encoder.encode_images([image]), k, offset, filters)[0]
 
-    def search_similar(self, image_id: int, k: int = 10, offset: int = 0) -> list[Hit]:
+    def search_similar(
+        self, image_id: int, k: int = 10, offset: int = 0, filters: SearchFilters | None = None
+    ) -> list[Hit]:
         """Images most like an indexed one, the image itself left out."""
-        hits = self.store.search(self.indexed_vector(image_id), k + offset + 1)[0]
+        hits = self.store.search(self.indexed_vector(image_id), k + offset + 1, filters=filters)[0]
         return [hit for hit in hits if hit.image.id != image_id][offset : offset + k]
 
     def image(self, image_id: int) -> ImageRecord:

@@ -8,6 +8,8 @@ from fastapi import FastAPI
 
 from encoder import Encoder
 from rsclip import __version__
+from search_api.access import install_cors
+from search_api.admission import Admission
 from search_api.errors import install_error_handlers, refuse_oversized_bodies
 from search_api.services import open_services
 from search_api.settings import ApiSettings
@@ -36,8 +38,10 @@ def create_app(settings: ApiSettings, *, encoder: Encoder | None = None) -> Fast
         lifespan=lifespan,
     )
     app.state.services = services
+    app.state.admission = Admission(settings.model_slots, settings.queue_size, settings.queue_seconds)
     install_error_handlers(app)
     refuse_oversized_bodies(app, settings.max_upload_bytes)
+    install_cors(app, settings.cors_origins)
     for router in ROUTERS:
         app.include_router(router)
     mount_static(app)

@@ -13,9 +13,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from indexer.decode import DecodeError, UnsupportedFormatError
+from indexer.limits import FailureKind
 from indexer.sources import MemberNotFoundError
 from rsclip.scoring import BadTemplateError
 from rsclip.searcher import UnknownImageError
+from search_api.access import AccessDeniedError
+from search_api.admission import ServerBusyError
+from search_api.request_checks import UnsupportedMediaTypeError
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,10 @@ def _validation_message(exc: RequestValidationError) -> str:
         loc = list(error.get("loc", ()))
         if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
             loc = loc[1:]  # where in the request, not which field: the field is what helps
+        if error.get("type") == "json_invalid":
+            at = f" (at character {loc[0]})" if loc and isinstance(loc[0], int) else ""
+            parts.append(f"the body is not valid JSON{at}")
+            continue
         where = ".".join(str(part) for part in loc)
         parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
     return "; ".join(parts) or "invalid request"
@@ -51,7 +59,7 @@ def install_error_handlers(app: FastAPI) -> None:
         (UnknownImageError, 404),
         (MemberNotFoundError, 404),
         (UnsupportedFormatError, 415),
-        (DecodeError, 400),
+        (UnsupportedMediaTypeError, 415),
         (UploadTooLargeError, 413),
         (BadTemplateError, 422),
         (BadRequestError, 422),
@@ -62,6 +70,25 @@ def install_error_handlers(app: FastAPI) -> None:
             return _json(status, str(exc))
 
         app.add_exception_handler(exc_type, handler)
+
+    async def undecodable(_request: Request, exc: DecodeError) -> JSONResponse:
+        # Too many pixels is too large a request (413); anything else is a damaged photo (400).
+        return _json(413 if exc.kind == FailureKind.TOO_MANY_PIXELS else 400, str(exc))
+
+    async def busy(_request: Request, exc: ServerBusyError) -> JSONResponse:
+        response = _json(503, str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    async def denied(_request: Request, exc: AccessDeniedError) -> JSONResponse:
+        response = _json(exc.status, str(exc))
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="rsclip-search"'
+        return response
+
+    app.add_exception_handler(DecodeError, undecodable)
+    app.add_exception_handler(ServerBusyError, busy)
+    app.add_exception_handler(AccessDeniedError, denied)
 
     async def validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         # One readable sentence, plus FastAPI's structured list for programs.

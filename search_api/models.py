@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+
+from rsclip.geo_results import parse_bbox
 
 MAX_K = 1000
+MAX_OFFSET = 100_000
 MAX_LABELS = 200
+# Longer texts are refused (422). Within it, the model reads the first text_max_length
+# tokens (64 for Git-RSCLIP) and drops the rest, exactly as in training.
+MAX_QUERY_CHARS = 2000
 
-NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)]
 K = Annotated[int, Field(ge=1, le=MAX_K, description="number of results")]
-Offset = Annotated[int, Field(ge=0, le=100_000, description="results to skip first (paging)")]
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, description="results to skip first (paging)")]
 
 
 class Health(BaseModel):
@@ -36,10 +42,52 @@ class Stats(BaseModel):
     disk_bytes: int
 
 
-class TextQuery(BaseModel):
+BBOX_HELP = "footprint intersects this box: minlon,minlat,maxlon,maxlat in degrees (EPSG:4326)"
+ResultFormat = Literal["json", "geojson"]
+FORMAT_HELP = "json: SearchResults; geojson: a GeoJSON FeatureCollection of the results' footprints"
+
+
+class SearchFilterFields(BaseModel):
+    """Place, time and source filters; k is still filled when k matching items exist."""
+
+    bbox: str | None = Field(None, description=BBOX_HELP, examples=["-99.2,47.0,-99.1,47.1"])
+    date_from: date | None = Field(None, description="acquired on or after this day (undated items never match)")
+    date_to: date | None = Field(None, description="acquired on or before this day")
+    source: str | None = Field(None, description="folder, archive or full path starts with this")
+
+    @field_validator("bbox")
+    @classmethod
+    def _bbox_is_four_degrees(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_bbox(value)
+        return value
+
+    @model_validator(mode="after")
+    def _dates_in_order(self):
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError(f"date_from {self.date_from} is after date_to {self.date_to}")
+        return self
+
+
+class TextQuery(SearchFilterFields):
     query: NonEmptyText = Field(examples=["a river winding through farmland"])
     k: K = 10
     offset: Offset = 0
+    format: ResultFormat = Field("json", description=FORMAT_HELP)
+
+
+class GeoMetadata(BaseModel):
+    """Where a raster chip comes from and where it lies on Earth (absent for plain pictures)."""
+
+    scene: str = Field(description="the scene: its file, or a band stack's pattern")
+    window: dict[str, int] = Field(description="the chip's pixel window in the scene: x, y, width, height")
+    bands: str = Field(description="the bands shown as red, green, blue (one: grey)")
+    crs: str | None = Field(description="the scene's coordinate reference system, e.g. EPSG:32618")
+    bbox: list[float] | None = Field(description="min_lon, min_lat, max_lon, max_lat (EPSG:4326)")
+    footprint: dict[str, Any] | None = Field(description="the chip's outline as a GeoJSON Polygon (lon, lat)")
+    resolution_m: float | None = Field(description="ground size of one chip pixel in metres")
+    acquired: date | None = Field(description="acquisition date, when known")
+    sensor: str | None
 
 
 class ImageInfo(BaseModel):
@@ -55,6 +103,7 @@ class ImageInfo(BaseModel):
     added_at: datetime
     image_url: str
     thumbnail_url: str
+    geo: GeoMetadata | None = Field(None, description="raster chips only")
 
 
 class SearchResult(ImageInfo):
@@ -66,6 +115,21 @@ class SearchResults(BaseModel):
     k: int
     offset: int
     results: list[SearchResult]
+
+
+class ResultFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    id: int
+    geometry: dict[str, Any] | None = Field(description="the footprint (GeoJSON Polygon); null without one")
+    bbox: list[float] | None = None
+    properties: dict[str, Any] = Field(description="the SearchResult, its geo without the footprint")
+
+
+class ResultFeatureCollection(BaseModel):
+    """``format=geojson``: RFC 7946, lon/lat, best result first."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[ResultFeature]
 
 
 class LabelProbability(BaseModel):
@@ -97,6 +161,12 @@ class Embedding(BaseModel):
     model: str
     dimension: int
     vector: list[float]
+
+
+class Reloaded(BaseModel):
+    items: int
+    vectors: int
+    index_version: int
 
 
 class ErrorBody(BaseModel):

@@ -2,7 +2,9 @@
 
 One read-only :class:`Store` (FAISS loaded once, SQLite opened per query) and one
 :class:`Encoder` (its lock serialises model calls), so concurrent requests are safe
-and nothing is loaded per request.
+and nothing is loaded per request. Both sit in a :class:`~rsclip.live.LiveSearcher`,
+which swaps in the index (and model) another process put in service, between
+requests, without a restart.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from fastapi import Depends, Request
 
 from encoder import Encoder
 from rsclip.image_files import ThumbnailCache
+from rsclip.live import LiveSearcher
 from rsclip.searcher import Searcher
 from search_api.settings import ApiSettings
 from storage import Store, StoreNotFoundError
@@ -22,33 +25,59 @@ from storage import Store, StoreNotFoundError
 @dataclass
 class Services:
     settings: ApiSettings
-    store: Store
-    encoder: Encoder
-    searcher: Searcher
+    live: LiveSearcher
     thumbnails: ThumbnailCache
 
+    @property
+    def searcher(self) -> Searcher:
+        """What this request is answered with: the store and model in service now, as a pair."""
+        return self.live.current()
+
+    @property
+    def store(self) -> Store:
+        return self.searcher.store
+
+    @property
+    def encoder(self) -> Encoder:
+        return self.searcher.encoder
+
     def close(self) -> None:
-        self.store.close()
+        self.live.close()
+
+    def reload(self) -> Store:
+        """Re-open the index now (``POST /admin/reload``), even between an indexer's checkpoints.
+
+        Requests already running finish on the old store; see :meth:`LiveSearcher.reload`.
+        """
+        return self.live.reload()
 
 
 def open_services(settings: ApiSettings, encoder: Encoder | None = None) -> Services:
     """Open the index and load its model; fails fast, before a port is bound, if either is missing."""
-    store = Store(settings.data_dir, database_url=settings.database_url)
+
+    def open_store() -> Store:
+        return Store(settings.data_dir, database_url=settings.database_url)
+
+    from encoder import load_encoder
+
+    def load_model(model: str) -> Encoder:
+        loaded = load_encoder(model, runtime=settings.runtime)
+        loaded.prepare_for_queries()  # compiles now (where compiling is on), not on the first query
+        return loaded
+
+    store = open_store()
     try:
         if store.model is None:
             raise StoreNotFoundError(
                 f"The index at {settings.data_dir} is empty: run `rsclip index PATH --data-dir {settings.data_dir}` first."
             )
         if encoder is None:
-            from encoder import load_encoder
-
-            encoder = load_encoder(settings.model or store.model.model_id, runtime=settings.runtime)
-            encoder.prepare_for_queries()  # compiles now (if on), not on the first user's query
-        searcher = Searcher(store, encoder)
+            encoder = load_model(settings.model or store.model.model_id)
+        live = LiveSearcher(open_store, load_model, store=store, encoder=encoder, check_interval=settings.reload_seconds)
     except BaseException:
         store.close()
         raise
-    return Services(settings, store, encoder, searcher, ThumbnailCache(settings.thumbnail_dir))
+    return Services(settings, live, ThumbnailCache(settings.thumbnail_dir))
 
 
 def _services(request: Request) -> Services:
@@ -56,7 +85,7 @@ def _services(request: Request) -> Services:
 
 
 def _searcher(request: Request) -> Searcher:
-    return request.app.state.services.searcher
+    return request.app.state.services.searcher  # one pair per request, even if a reload comes meanwhile
 
 
 def _thumbnails(request: Request) -> ThumbnailCache:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import Request
 
 from indexer.sources import location
-from search_api.models import ImageInfo, SearchResult, SearchResults
+from rsclip.geo_results import feature_collection, geo_json
+from search_api.models import ImageInfo, ResultFeatureCollection, SearchResult, SearchResults
 from storage import Hit, ImageRecord
 
 
@@ -23,6 +24,7 @@ def image_info(request: Request, record: ImageRecord) -> dict:
         "added_at": record.added_at,
         "image_url": str(request.url_for("image_original", image_id=record.id).path),
         "thumbnail_url": str(request.url_for("image_thumbnail", image_id=record.id).path),
+        "geo": geo_json(record.geo),
     }
 
 
@@ -30,9 +32,14 @@ def image_model(request: Request, record: ImageRecord) -> ImageInfo:
     return ImageInfo(**image_info(request, record))
 
 
-def search_results(request: Request, hits: list[Hit], k: int, offset: int) -> SearchResults:
+def search_results(
+    request: Request, hits: list[Hit], k: int, offset: int, format: str = "json"
+) -> SearchResults | ResultFeatureCollection:
     results = [
         SearchResult(rank=offset + rank, score=hit.score, **image_info(request, hit.image))
         for rank, hit in enumerate(hits, start=1)
     ]
+    if format == "geojson":
+        properties = [result.model_dump(mode="json") for result in results]
+        return ResultFeatureCollection(**feature_collection(hits, properties))
     return SearchResults(k=k, offset=offset, results=results)

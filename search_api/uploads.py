@@ -14,6 +14,7 @@ from PIL import Image
 from indexer.decode import decode_image
 from rsclip.searcher import Searcher
 from search_api.errors import BadRequestError, UploadTooLargeError
+from search_api.settings import ApiSettings
 
 
 def upload_bytes(upload: UploadFile, limit: int) -> bytes:
@@ -23,14 +24,17 @@ def upload_bytes(upload: UploadFile, limit: int) -> bytes:
     return data
 
 
-def upload_image(upload: UploadFile, limit: int) -> Image.Image:
-    return decode_image(upload_bytes(upload, limit)).image
+def upload_image(upload: UploadFile, settings: ApiSettings) -> Image.Image:
+    data = upload_bytes(upload, settings.max_upload_bytes)
+    return decode_image(data, max_pixels=settings.max_upload_pixels).image
 
 
-def query_image_vector(searcher: Searcher, upload: UploadFile | None, image_id: int | None, limit: int) -> np.ndarray:
+def query_image_vector(
+    searcher: Searcher, upload: UploadFile | None, image_id: int | None, settings: ApiSettings
+) -> np.ndarray:
     """The vector of the one image a request names: an uploaded file or an indexed id."""
     if (upload is None) == (image_id is None):
         raise BadRequestError("give exactly one image: a file upload ('file') or an indexed 'image_id'")
     if image_id is not None:
         return searcher.indexed_vector(image_id)
-    return searcher.encoder.encode_images([upload_image(upload, limit)])[0]
+    return searcher.encoder.encode_images([upload_image(upload, settings)])[0]

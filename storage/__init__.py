@@ -4,22 +4,42 @@
 (FAISS) of a data directory in step; everything else talks to it in plain records.
 """
 
-from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError
+from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError, StoreWriteError
 from storage.index_policy import IndexPolicy
-from storage.records import Hit, ImageRecord, IndexBuild, ModelIdentity, NewImage, StoreStats
+from storage.records import (
+    GeoInfo,
+    Hit,
+    ImageRecord,
+    IndexBuild,
+    IndexRunRecord,
+    ModelIdentity,
+    NewImage,
+    Placement,
+    RecordedLocation,
+    RunFailure,
+    SearchFilters,
+    StoreStats,
+)
 from storage.store import Store
 
 __all__ = [
+    "GeoInfo",
     "Hit",
     "ImageRecord",
     "IndexBuild",
     "IndexPolicy",
+    "IndexRunRecord",
     "ModelIdentity",
     "ModelMismatchError",
     "NewImage",
+    "Placement",
+    "RecordedLocation",
+    "RunFailure",
+    "SearchFilters",
     "Store",
     "StoreError",
     "StoreLockedError",
     "StoreNotFoundError",
     "StoreStats",
+    "StoreWriteError",
 ]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
@@ -31,6 +31,7 @@ class ImageRow(Base):
     format: Mapped[str] = mapped_column(String(16))
     mtime: Mapped[float | None] = mapped_column(Float, nullable=True)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    geo: Mapped["ImageGeoRow | None"] = relationship(lazy="selectin", cascade="all, delete-orphan", passive_deletes=True)
 
 
 class GenerationRow(Base):
@@ -50,6 +51,8 @@ class GenerationRow(Base):
     vector_count: Mapped[int] = mapped_column(Integer, default=0)
     index_version: Mapped[int] = mapped_column(Integer, default=0)  # bumped on every FAISS save
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # building (reindex in progress, resumable) | ready (active, or kept) | retiring (to be removed)
+    status: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # The last rebuild of the vector index (schema 2); NULL until the first one.
     index_built_vectors: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -70,7 +73,89 @@ class EmbeddingRow(Base):
     vector: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class LocationRow(Base):
+    """Where an image's content is: a file or archive member, or one chip window of a
+    raster scene in it (``part``, "x,y,w,h"; empty for a whole picture). Several
+    locations may hold the same content.
+
+    What lets a re-run skip unchanged files (same size and mtime), replace changed ones
+    and prune deleted ones. ``indexing`` is the mark of a mark-and-sweep prune.
+    """
+
+    __tablename__ = "locations"
+    __table_args__ = (Index("ix_locations_place", "source", "member", "part", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String)
+    member: Mapped[str] = mapped_column(String)
+    part: Mapped[str] = mapped_column(String, default="", server_default="")
+    byte_size: Mapped[int] = mapped_column(Integer)
+    mtime: Mapped[float | None] = mapped_column(Float, nullable=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
+    indexing: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class IndexRunRow(Base):
+    """One ``rsclip index`` run: what it saw, added and could not index (schema version 3)."""
+
+    __tablename__ = "index_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    inputs: Mapped[list] = mapped_column(JSON)  # the paths given, as text
+    seen: Mapped[int] = mapped_column(Integer)
+    added: Mapped[int] = mapped_column(Integer)
+    already_indexed: Mapped[int] = mapped_column(Integer)
+    duplicates: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+    failures_by_kind: Mapped[dict] = mapped_column(JSON)  # exact counts, even when rows are capped
+
+
+class IndexFailureRow(Base):
+    """An input a run could not index, by name with the reason (capped per run)."""
+
+    __tablename__ = "index_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("index_runs.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String)
+    member: Mapped[str] = mapped_column(String)
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String)
+
+
 class SchemaVersionRow(Base):
     __tablename__ = "schema_version"
 
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class ImageGeoRow(Base):
+    """A raster chip's origin (scene, bands, window, stretch) and place and time on Earth.
+
+    Only raster chips have a row; plain pictures have none. Lists are JSON text; the
+    lon/lat box and the date are plain columns so filters run as indexed SQL.
+    """
+
+    __tablename__ = "image_geo"
+    __table_args__ = (Index("ix_image_geo_lon", "min_lon", "max_lon"), Index("ix_image_geo_lat", "min_lat", "max_lat"))
+
+    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    scene: Mapped[str] = mapped_column(String)
+    layers: Mapped[str] = mapped_column(Text)  # JSON [[member, band], ...]
+    window_x: Mapped[int] = mapped_column(Integer)
+    window_y: Mapped[int] = mapped_column(Integer)
+    window_width: Mapped[int] = mapped_column(Integer)
+    window_height: Mapped[int] = mapped_column(Integer)
+    stretch: Mapped[str] = mapped_column(Text)  # JSON [[low, high], ...]
+    bands: Mapped[str] = mapped_column(String)
+    crs: Mapped[str | None] = mapped_column(Text, nullable=True)
+    min_lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    min_lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max_lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    footprint: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON [[lon, lat], ...] corners
+    resolution_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    acquired: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    sensor: Mapped[str | None] = mapped_column(String, nullable=True)

@@ -3,7 +3,47 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class GeoInfo:
+    """Where a raster chip comes from (scene, bands, window, stretch) and where it lies on Earth.
+
+    The first group lets the chip be read again exactly as it was indexed; the second is
+    None for rasters without georeferencing (and the date and sensor when unknown).
+    """
+
+    scene: str  # the scene's name: its file, or a band stack's pattern
+    layers: tuple[tuple[str, int], ...]  # (member, 1-based band) for red, green, blue, or one for grey
+    window: tuple[int, int, int, int]  # x, y, width, height in native scene pixels
+    stretch: tuple[tuple[float, float], ...]  # value range per layer mapped onto 0..255
+    bands: str  # the bands shown, as the user names them: "3,2,1" or "4,3,2" for a stack
+    crs: str | None = None
+    bbox: tuple[float, float, float, float] | None = None  # min_lon, min_lat, max_lon, max_lat (EPSG:4326)
+    footprint: tuple[tuple[float, float], ...] | None = None  # (lon, lat) corners, clockwise from top-left
+    resolution_m: float | None = None
+    acquired: date | None = None
+    sensor: str | None = None
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Which items a search may return; every given condition must hold.
+
+    ``bbox`` keeps items whose footprint box intersects it (no antimeridian wrap);
+    ``date_from``/``date_to`` are inclusive and keep only items with a known date;
+    ``source`` is a prefix of the item's folder or archive, or of its full location.
+    """
+
+    bbox: tuple[float, float, float, float] | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    source: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return any(value is not None for value in (self.bbox, self.date_from, self.date_to, self.source))
 
 
 @dataclass(frozen=True)
@@ -18,6 +58,7 @@ class NewImage:
     height: int
     format: str
     mtime: float | None = None
+    geo: GeoInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +73,7 @@ class ImageRecord:
     format: str
     mtime: float | None
     added_at: datetime
+    geo: GeoInfo | None = None
 
 
 @dataclass(frozen=True)
@@ -46,7 +88,7 @@ class ModelIdentity:
 @dataclass(frozen=True)
 class Hit:
     score: float
-    image: ImageRecord
+    image: ImageRecord  # image.geo carries the footprint of raster chips
 
 
 @dataclass(frozen=True)
@@ -82,3 +124,71 @@ class IndexBuild:
     @property
     def exact(self) -> bool:
         return self.nprobe is None
+
+
+@dataclass(frozen=True)
+class RecordedLocation:
+    """Where the catalog last saw a file or member, and which content it held then."""
+
+    id: int
+    source: str
+    member: str
+    byte_size: int
+    mtime: float | None
+    image_id: int
+    sha256: str
+    part: str = ""  # a raster chip's window "x,y,w,h" in the scene file; "" for a whole picture
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A file or member (or a chip window of one) that now holds content the catalog already has."""
+
+    source: str
+    member: str
+    byte_size: int
+    mtime: float | None
+    sha256: str
+    part: str = ""
+
+
+@dataclass(frozen=True)
+class ChangeSummary:
+    """What a write did besides adding images: images dropped because no file holds them any more."""
+
+    removed_images: int = 0
+    removed_locations: int = 0
+
+
+@dataclass(frozen=True)
+class IndexVersion:
+    """What is in service: the active generation and how many times its FAISS file was saved."""
+
+    generation_id: int
+    index_version: int
+
+
+@dataclass(frozen=True)
+class RunFailure:
+    """An input an index run could not index: its name, a kind to count it by, and why."""
+
+    source: str
+    member: str
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IndexRunRecord:
+    """What one index run did. ``id`` is None until the run is recorded."""
+
+    started_at: datetime
+    finished_at: datetime
+    inputs: tuple[str, ...]
+    seen: int
+    added: int
+    already_indexed: int
+    duplicates: int
+    failed: int
+    failures_by_kind: dict[str, int]
+    id: int | None = None

@@ -9,13 +9,105 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, inspect, select, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    inspect,
+    select,
+    text,
+)
 
-from storage.models import Base, SchemaVersionRow
+from storage.models import Base, ImageGeoRow, SchemaVersionRow
+
+
+def _add_image_geo(connection: Connection) -> None:
+    """Version 2: raster chips' scene, window and geo metadata (issue 5)."""
+    ImageGeoRow.__table__.create(connection, checkfirst=True)
+
+
+def _add_index_runs(connection: Connection) -> None:
+    """Version 3: record each index run and the inputs it could not index (issue 6).
+
+    The tables are spelled out here, frozen as they were at version 3, rather than
+    taken from the models, so that a later change to the models cannot change what
+    this step creates.
+    """
+    metadata = MetaData()
+    Table(
+        "index_runs",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("started_at", DateTime(timezone=True), nullable=False),
+        Column("finished_at", DateTime(timezone=True), nullable=False),
+        Column("inputs", JSON, nullable=False),
+        *(Column(name, Integer, nullable=False) for name in ("seen", "added", "already_indexed", "duplicates", "failed")),
+        Column("failures_by_kind", JSON, nullable=False),
+    )
+    Table(
+        "index_failures",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("run_id", Integer, ForeignKey("index_runs.id", ondelete="CASCADE"), nullable=False, index=True),
+        Column("source", String, nullable=False),
+        Column("member", String, nullable=False),
+        Column("kind", String(32), nullable=False),
+        Column("reason", String, nullable=False),
+    )
+    metadata.create_all(connection)
+
+
+def _v4_locations_and_generation_status(connection: Connection) -> None:
+    """Version 4: ``locations`` (each file, archive member or raster chip window that holds an
+    image, backfilled from ``images``) and ``generations.status``, for incremental updates,
+    prune and resumable reindex (issue 4).
+
+    Written as plain DDL, not from the models, so it stays what it was when later
+    migrations change the models. Chips get their window as part, without the chipping
+    recipe (it was never recorded): the first index run afterwards reads each scene once
+    more, embeds nothing, and records the recipe.
+    """
+    connection.execute(
+        text(
+            "CREATE TABLE locations ("
+            " id INTEGER NOT NULL PRIMARY KEY,"
+            " source VARCHAR NOT NULL,"
+            " member VARCHAR NOT NULL,"
+            " part VARCHAR NOT NULL DEFAULT '',"
+            " byte_size INTEGER NOT NULL,"
+            " mtime FLOAT,"
+            " image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
+            " indexing BOOLEAN NOT NULL DEFAULT 0)"
+        )
+    )
+    connection.execute(text("CREATE UNIQUE INDEX ix_locations_place ON locations (source, member, part)"))
+    connection.execute(text("CREATE INDEX ix_locations_image_id ON locations (image_id)"))
+    part = (
+        "COALESCE(g.window_x || ',' || g.window_y || ',' || g.window_width || ',' || g.window_height, '')"
+    )
+    connection.execute(
+        text(
+            "INSERT INTO locations (source, member, part, byte_size, mtime, image_id, indexing)"
+            f" SELECT i.source, i.member, {part}, i.byte_size, i.mtime, i.id, 0"
+            " FROM images i LEFT JOIN image_geo g ON g.image_id = i.id"
+            # a path re-indexed after its content changed has several rows: the newest holds
+            f" WHERE i.id IN (SELECT max(i.id) FROM images i LEFT JOIN image_geo g ON g.image_id = i.id"
+            f" GROUP BY i.source, i.member, {part})"
+        )
+    )
+    connection.execute(text("ALTER TABLE generations ADD COLUMN status VARCHAR(16) NOT NULL DEFAULT 'ready'"))
+
 
 
 def _record_index_builds(connection: Connection) -> None:
-    """2: how each generation's vector index was last built (type, nprobe, measured recall)."""
+    """Version 5: how each generation's vector index was last built (type, nprobe, measured recall) (issue 8)."""
     for column, kind in (
         ("index_built_vectors", "INTEGER"),
         ("index_build_seconds", "FLOAT"),
@@ -28,7 +120,12 @@ def _record_index_builds(connection: Connection) -> None:
 
 
 # MIGRATIONS[n] upgrades a database from version n + 1 to n + 2.
-MIGRATIONS: list[Callable[[Connection], None]] = [_record_index_builds]
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _add_image_geo,
+    _add_index_runs,
+    _v4_locations_and_generation_status,
+    _record_index_builds,
+]
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 
 
@@ -49,6 +146,8 @@ def ensure_schema(engine: Engine) -> int:
                 f"The catalog has schema version {version}; this rsclip-search knows up to "
                 f"{CURRENT_VERSION}. Upgrade rsclip-search to open it."
             )
+        if version == CURRENT_VERSION:
+            return version  # opening an up-to-date catalog writes nothing (readers on full or read-only disks)
         for migrate in MIGRATIONS[version - 1 :]:
             migrate(connection)
         connection.execute(SchemaVersionRow.__table__.update().values(version=CURRENT_VERSION))

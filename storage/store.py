@@ -9,6 +9,10 @@ Order of writes: a batch of rows and their vectors is committed to SQLite in one
 transaction first, then added to FAISS in memory; FAISS is saved atomically at
 checkpoints. A crash between the two loses nothing, because the catalog keeps the
 vectors and the next open re-adds whatever the saved FAISS file lacks.
+
+Where each image's content lives (and incremental updates, prune) is in
+``storage/locations.py``; building a new generation beside this one and switching
+to it in ``storage/generations.py``; ``storage/check.py`` verifies and repairs.
 """
 
 from __future__ import annotations
@@ -19,41 +23,26 @@ from pathlib import Path
 
 import numpy as np
 from filelock import FileLock, Timeout
-from sqlalchemy import create_engine, event, func, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from storage.errors import ModelMismatchError, StoreLockedError, StoreNotFoundError
+from storage import generations
+from storage.catalog import CATALOG_FILE, default_database_url, open_catalog  # noqa: F401 (re-exported)
+from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError, StoreWriteError
+from storage.generations import GenerationMethods
+from storage.geo import geo_info, geo_row, matching_ids_query
+from storage.killpoints import kill_point
+from storage.locations import LocationMethods, part_of, point, release
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
 from storage.index_policy import IndexPolicy
-from storage.records import Hit, ImageRecord, IndexBuild, ModelIdentity, NewImage, StoreStats
-from storage.schema import ensure_schema
+from storage.records import Hit, ImageRecord, IndexBuild, ModelIdentity, NewImage, SearchFilters, StoreStats
+from storage.runs import RunLog
 from storage.vectors import TextQueries, VectorIndex
+from storage.write_errors import guard_writes, write_failure
 
 log = logging.getLogger(__name__)
 
-CATALOG_FILE = "catalog.sqlite"
 LOCK_FILE = ".write.lock"
-
-
-def default_database_url(data_dir: Path) -> str:
-    return f"sqlite:///{(Path(data_dir) / CATALOG_FILE).resolve()}"
-
-
-def _make_engine(url: str) -> Engine:
-    engine = create_engine(url)
-    if engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the indexer
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-    return engine
 
 
 def _record(row: ImageRow) -> ImageRecord:
@@ -68,7 +57,13 @@ def _record(row: ImageRow) -> ImageRecord:
         format=row.format,
         mtime=row.mtime,
         added_at=row.added_at,
+        geo=geo_info(row.geo),
     )
+
+
+def _image_row(image: NewImage) -> ImageRow:
+    fields = {name: value for name, value in image.__dict__.items() if name != "geo"}
+    return ImageRow(**fields, geo=None if image.geo is None else geo_row(image.geo))
 
 
 def _identity(generation: GenerationRow) -> ModelIdentity:
@@ -89,12 +84,13 @@ def _index_build(generation: GenerationRow) -> IndexBuild | None:
     )
 
 
-class Store:
+class Store(LocationMethods, GenerationMethods):
     """Catalog + vector index of one data directory.
 
     Open with ``writable=True`` to index: that takes the directory's write lock, so a
     second writer gets :class:`StoreLockedError` instead of corrupting anything.
-    Readers take no lock and may run beside a writer.
+    Readers take no lock and may run beside a writer. ``recover=False`` opens the
+    files as they are on disk (for ``rsclip check``), without reconciling them.
 
     The vector index type follows the collection's size (``index_policy``): a writer
     checks it at every save and rebuilds, measuring an approximate index's recall.
@@ -106,6 +102,7 @@ class Store:
         *,
         database_url: str | None = None,
         writable: bool = False,
+        recover: bool = True,
         index_policy: IndexPolicy | None = None,
     ):
         self.data_dir = Path(data_dir)
@@ -126,14 +123,14 @@ class Store:
                     f"Another rsclip process is writing to {self.data_dir}; wait for it to finish "
                     f"(only one indexer may write to a data directory at a time)."
                 ) from None
-        self.database_url = database_url or default_database_url(self.data_dir)
-        self._engine = _make_engine(self.database_url)
-        ensure_schema(self._engine)
-        self._generation: GenerationRow | None = self._load_active_generation()
+            except OSError as exc:
+                raise StoreWriteError(self.data_dir, write_failure(exc) or str(exc)) from exc
+        self.database_url, self._engine = open_catalog(self.data_dir, database_url, writable=writable)
+        self._generation: GenerationRow | None = None
         self._vectors: VectorIndex | None = None
-        if self._generation is not None:
-            self._vectors = self._open_vectors(self._generation)
-            self.reconcile()
+        self._open_active_generation(recover)
+        if writable and recover:
+            generations.drop_retiring(self)  # finish a reindex that crashed after its switch
 
     # -- lifecycle ------------------------------------------------------------
     def close(self) -> None:
@@ -152,6 +149,7 @@ class Store:
     def model(self) -> ModelIdentity | None:
         return None if self._generation is None else _identity(self._generation)
 
+    @guard_writes
     def bind_model(self, identity: ModelIdentity) -> None:
         """Record the model of a new index, or refuse a different one for an existing index."""
         if self._generation is None:
@@ -174,7 +172,8 @@ class Store:
             raise ModelMismatchError(
                 f"The index at {self.data_dir} was built with model '{current.model_id}' "
                 f"({current.dimension}-d); '{identity.model_id}' ({identity.dimension}-d) is a different "
-                f"model. Use --model {current.model_id}, or a new --data-dir for the other model."
+                f"model. Use --model {current.model_id}, move the index to the other model with "
+                f"`rsclip reindex --model {identity.model_id}`, or use a new --data-dir for it."
             )
 
     # -- writing --------------------------------------------------------------
@@ -189,8 +188,12 @@ class Store:
                 found.update({sha: image_id for sha, image_id in rows})
         return found
 
-    def add(self, images: Sequence[NewImage], vectors: np.ndarray) -> list[int]:
-        """Store a batch in one transaction, then make it searchable. Returns the new ids."""
+    @guard_writes
+    def add(self, images: Sequence[NewImage], vectors: np.ndarray, *, recipe: str = "") -> list[int]:
+        """Store a batch in one transaction, then make it searchable. Returns the new ids.
+
+        ``recipe`` names the chipping options that cut raster chips (see ``locations.window_part``).
+        """
         self._require_writable()
         if len(images) != len(vectors):
             raise ValueError(f"{len(images)} images but {len(vectors)} vectors")
@@ -200,7 +203,7 @@ class Store:
         if vectors.shape[1] != self._generation.dimension:
             raise ValueError(f"vectors have {vectors.shape[1]} dimensions, the index {self._generation.dimension}")
         with Session(self._engine) as session, session.begin():
-            rows = [ImageRow(**image.__dict__) for image in images]
+            rows = [_image_row(image) for image in images]
             session.add_all(rows)
             session.flush()
             ids = [row.id for row in rows]
@@ -208,9 +211,15 @@ class Store:
                 EmbeddingRow(image_id=image_id, generation_id=self._generation.id, vector=vector.tobytes())
                 for image_id, vector in zip(ids, vectors)
             )
+            # the new content's files; content they held before goes if no file holds it now
+            placed = [(i.source, i.member, part_of(i, recipe), i.byte_size, i.mtime, n) for i, n in zip(images, ids)]
+            replaced = point(session, placed)
+            removed = release(session, replaced)
         self._vectors.add(np.asarray(ids, dtype=np.int64), vectors)
+        self._vectors.remove(np.asarray(removed, dtype=np.int64))
         return ids
 
+    @guard_writes
     def save(self) -> None:
         """Checkpoint: write FAISS atomically and record what it holds."""
         self._require_writable()
@@ -221,6 +230,7 @@ class Store:
         values = dict(vector_count=self._vectors.count, index_version=GenerationRow.index_version + 1)
         if build is not None:
             values.update(_build_columns(build))
+        kill_point("store.save")
         with Session(self._engine) as session, session.begin():
             session.execute(update(GenerationRow).where(GenerationRow.id == self._generation.id).values(**values))
         self._generation = self._load_active_generation()
@@ -229,6 +239,11 @@ class Store:
         """Give the store the model's vectors of typical text queries (a callable, called only
         when an approximate index is built), so its recall is measured on real text queries."""
         self._text_queries = text_queries
+
+    @property
+    def runs(self) -> RunLog:
+        """The log of index runs and what each could not index."""
+        return RunLog(self._engine, self.data_dir, writable=self.writable)
 
     # -- reading --------------------------------------------------------------
     def count(self) -> int:
@@ -259,33 +274,34 @@ class Store:
         Read from the catalog, not FAISS, so it works for any index type and streams
         in bounded memory however large the index.
         """
-        if self._generation is None:
-            return
-        last_id = -1
-        with Session(self._engine) as session:
-            while True:
-                rows = session.execute(
-                    select(EmbeddingRow.image_id, EmbeddingRow.vector)
-                    .where(EmbeddingRow.generation_id == self._generation.id, EmbeddingRow.image_id > last_id)
-                    .order_by(EmbeddingRow.image_id)
-                    .limit(chunk_size)
-                ).all()
-                if not rows:
-                    return
-                last_id = rows[-1][0]
-                yield (
-                    np.array([row[0] for row in rows], dtype=np.int64),
-                    np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows]),
-                )
+        if self._generation is not None:
+            yield from generations.stream_vectors(self, self._generation.id, chunk_size)
 
-    def search(self, queries: np.ndarray, k: int = 10, offset: int = 0) -> list[list[Hit]]:
-        """Nearest images for each query vector, best first, metadata attached."""
+    def matching_ids(self, filters: SearchFilters) -> np.ndarray:
+        """Ids of the items that pass ``filters`` (SQL on indexed columns)."""
+        with Session(self._engine) as session:
+            return np.fromiter(session.execute(matching_ids_query(filters)).scalars(), dtype=np.int64)
+
+    def search(
+        self, queries: np.ndarray, k: int = 10, offset: int = 0, filters: SearchFilters | None = None
+    ) -> list[list[Hit]]:
+        """Nearest images for each query vector, best first, metadata attached.
+
+        With ``filters``, FAISS itself skips the items that fail them (an id selector),
+        so k results come back whenever k items pass.
+        """
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-        if self._vectors is None or self._vectors.count == 0:
+        vectors = self._vectors  # one index for the whole query, even if a writer swaps it meanwhile
+        if vectors is None or vectors.count == 0:
             return [[] for _ in queries]
-        if queries.shape[1] != self._vectors.dimension:
-            raise ValueError(f"query has {queries.shape[1]} dimensions, the index {self._vectors.dimension}")
-        scores, ids = self._vectors.search(queries, k + offset)
+        if queries.shape[1] != vectors.dimension:
+            raise ValueError(f"query has {queries.shape[1]} dimensions, the index {vectors.dimension}")
+        allowed = None
+        if filters is not None and filters.active:
+            allowed = self.matching_ids(filters)
+            if len(allowed) == 0:
+                return [[] for _ in queries]
+        scores, ids = vectors.search(queries, k + offset, allowed_ids=allowed)
         records = self.get_many(sorted({int(i) for i in ids.ravel() if i >= 0}))
         return [
             [
@@ -351,6 +367,30 @@ class Store:
         if self._generation is None:
             raise RuntimeError("bind_model() must be called before writing")
 
+    def _open_active_generation(self, recover: bool) -> None:
+        """Load the active generation's FAISS file (and reconcile it with the catalog).
+
+        A reader may open while a reindex switches generations and deletes the old
+        one's files and vectors; it then tries again, so it never serves a half-gone one.
+        """
+        for _attempt in range(10):
+            generation = self._load_active_generation()
+            if generation is None:
+                return
+            try:
+                self._generation, self._vectors = generation, self._open_vectors(generation)
+            except RuntimeError:
+                if not self._vectors_path(generation).exists():
+                    continue  # a reindex deleted it between the check and the read: look again
+                log.warning("%s cannot be read; rebuilding it from the catalog", self._vectors_path(generation))
+                self._generation, self._vectors = generation, VectorIndex.create(generation.dimension)
+            if recover:
+                self.reconcile()
+            current = self._load_active_generation()
+            if self.writable or (current is not None and current.id == generation.id):
+                return
+        raise StoreError(f"The index at {self.data_dir} kept changing while it was being opened; try again.")
+
     def _load_active_generation(self) -> GenerationRow | None:
         with Session(self._engine, expire_on_commit=False) as session:
             return session.execute(select(GenerationRow).where(GenerationRow.active)).scalars().first()
@@ -360,9 +400,12 @@ class Store:
 
     def _open_vectors(self, generation: GenerationRow) -> VectorIndex:
         path = self._vectors_path(generation)
-        if path.is_file():
-            return VectorIndex.load(path)
-        return VectorIndex.create(generation.dimension)
+        if not path.is_file():
+            return VectorIndex.create(generation.dimension)
+        vectors = VectorIndex.load(path)
+        if vectors.dimension != generation.dimension:
+            raise RuntimeError(f"{path.name} holds {vectors.dimension}-d vectors, the generation {generation.dimension}-d")
+        return vectors
 
     def _load_vectors(self, image_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with Session(self._engine) as session:
@@ -372,9 +415,12 @@ class Store:
                     EmbeddingRow.image_id.in_([int(i) for i in image_ids]),
                 )
             ).all()
-        ids = np.array([row[0] for row in rows], dtype=np.int64)
-        vectors = np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows])
-        return ids, vectors
+        well_formed = [row for row in rows if len(row[1]) == 4 * self._generation.dimension]
+        if len(well_formed) < len(rows):
+            log.warning("%d stored vector(s) are malformed; run `rsclip check --repair`", len(rows) - len(well_formed))
+        ids = np.array([row[0] for row in well_formed], dtype=np.int64)
+        vectors = np.frombuffer(b"".join(row[1] for row in well_formed), dtype=np.float32)
+        return ids, vectors.reshape(len(well_formed), self._generation.dimension)
 
 
 def _build_columns(build: IndexBuild) -> dict:

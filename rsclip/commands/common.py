@@ -68,12 +68,22 @@ def settings_from(args) -> Settings:
     )
 
 
-def open_existing(settings: Settings) -> Store:
+def _require_index(settings: Settings) -> None:
     if not (settings.data_dir.is_dir() or settings.database_url):
         raise StoreNotFoundError(
             f"No index at {settings.data_dir}: run `rsclip index PATH --data-dir {settings.data_dir}` first."
         )
+
+
+def open_existing(settings: Settings) -> Store:
+    _require_index(settings)
     return Store(settings.data_dir, database_url=settings.database_url)
+
+
+def open_writable(settings: Settings, *, recover: bool = True) -> Store:
+    """An existing index, with the directory's write lock (a second writer is refused)."""
+    _require_index(settings)
+    return Store(settings.data_dir, database_url=settings.database_url, writable=True, recover=recover)
 
 
 def load_model(model: str, runtime: Runtime):

@@ -11,6 +11,7 @@ from PIL import Image
 from indexer.sources import location
 from rsclip.commands.common import add_common, load_model, open_existing
 from rsclip.errors import UserError
+from rsclip.geo_results import feature_collection, geo_json, make_filters
 from rsclip.settings import Settings
 from storage import Hit, StoreNotFoundError
 
@@ -27,6 +28,16 @@ def add_parser(commands) -> None:
     parser.add_argument("-k", type=int, default=10, help="number of results (10)")
     parser.add_argument("--offset", type=int, default=0, help="skip this many results first (paging)")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
+    places = parser.add_argument_group("place and time filters (results still fill -k when k items match)")
+    places.add_argument(
+        "--bbox",
+        metavar="MINLON,MINLAT,MAXLON,MAXLAT",
+        help="footprint intersects this box (degrees); write --bbox=-99.2,47,-99.1,47.1 when it starts with a minus",
+    )
+    places.add_argument("--date-from", metavar="YYYY-MM-DD", help="acquired on or after this day")
+    places.add_argument("--date-to", metavar="YYYY-MM-DD", help="acquired on or before this day")
+    places.add_argument("--source", metavar="PREFIX", help="folder, archive or path starts with PREFIX")
+    places.add_argument("--geojson", action="store_true", help="print results as a GeoJSON FeatureCollection")
     add_common(parser)
     parser.set_defaults(handler=run)
 
@@ -43,6 +54,7 @@ def _hits_json(hits: list[Hit], offset: int) -> list[dict]:
             "height": hit.image.height,
             "format": hit.image.format,
             "sha256": hit.image.sha256,
+            "geo": geo_json(hit.image.geo),
         }
         for rank, hit in enumerate(hits, start=1)
     ]
@@ -56,7 +68,13 @@ def _print_hits(hits: list[Hit], offset: int) -> None:
     for rank, hit in enumerate(hits, start=offset + 1):
         image = hit.image
         size = f"{image.width}x{image.height}"
-        print(f"{rank:>4}  {hit.score:7.4f}  {image.id:>7}  {size:>9}  {location(image.source, image.member)}")
+        where = location(image.source, image.member)
+        if image.geo is not None:
+            x, y, width, height = image.geo.window
+            where += f"  [window {x},{y} {width}x{height}]"
+            if image.geo.acquired:
+                where += f"  {image.geo.acquired.isoformat()}"
+        print(f"{rank:>4}  {hit.score:7.4f}  {image.id:>7}  {size:>9}  {where}")
 
 
 def run(args, settings: Settings) -> int:
@@ -69,6 +87,10 @@ def run(args, settings: Settings) -> int:
         raise UserError("the text query is empty")
     if not 1 <= args.k <= 1000 or args.offset < 0:
         raise UserError("-k must be between 1 and 1000 and --offset at least 0")
+    try:
+        filters = make_filters(args.bbox, args.date_from, args.date_to, args.source)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     query_image = _open_query_image(args.image) if args.image else None
     with open_existing(settings) as store:
         if store.model is None:
@@ -77,15 +99,17 @@ def run(args, settings: Settings) -> int:
         if searcher.encoder.spec.random_weights:
             print("note: this index uses a model with random weights; the ranking is meaningless", file=sys.stderr)
         if query_image is not None:
-            hits = searcher.search_image(query_image, args.k, args.offset)
+            hits = searcher.search_image(query_image, args.k, args.offset, filters)
         elif args.similar is not None:
             try:
-                hits = searcher.search_similar(args.similar, args.k, args.offset)
+                hits = searcher.search_similar(args.similar, args.k, args.offset, filters)
             except UnknownImageError:
                 raise UserError(f"no indexed image has id {args.similar}") from None
         else:
-            hits = searcher.search_text(args.query, args.k, args.offset)
-    if args.json:
+            hits = searcher.search_text(args.query, args.k, args.offset, filters)
+    if args.geojson:
+        print(json.dumps(feature_collection(hits, _hits_json(hits, args.offset)), indent=2))
+    elif args.json:
         print(json.dumps(_hits_json(hits, args.offset), indent=2))
     else:
         _print_hits(hits, args.offset)

@@ -25,7 +25,29 @@ def add_parser(commands) -> None:
         metavar="MB",
         help=f"largest photo upload accepted ({DEFAULT_MAX_UPLOAD_BYTES // 2**20})",
     )
+    add_protection_flags(parser)
     parser.set_defaults(handler=run)
+
+
+def add_protection_flags(parser) -> None:
+    from search_api.settings import DEFAULT_MAX_UPLOAD_PIXELS, ENV_API_KEY, ENV_CORS_ORIGINS, ApiSettings
+
+    defaults = ApiSettings(data_dir=".")
+    group = parser.add_argument_group(
+        "limits and access",
+        f"The API is read-only; admin endpoints need the key in ${ENV_API_KEY} (disabled without it).",
+    )
+    group.add_argument("--max-upload-pixels", type=int, default=DEFAULT_MAX_UPLOAD_PIXELS, metavar="N",
+                       help=f"largest photo upload in pixels ({DEFAULT_MAX_UPLOAD_PIXELS:,}); more is a 413")
+    group.add_argument("--model-slots", type=int, default=defaults.model_slots, metavar="N",
+                       help=f"requests doing model or index work at once ({defaults.model_slots})")
+    group.add_argument("--queue-size", type=int, default=defaults.queue_size, metavar="N",
+                       help=f"requests that may wait for a slot; more get 503 + Retry-After ({defaults.queue_size})")
+    group.add_argument("--queue-seconds", type=float, default=defaults.queue_seconds, metavar="S",
+                       help=f"longest wait for a slot before 503 + Retry-After ({defaults.queue_seconds:g})")
+    group.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",
+                       help=f"a browser origin allowed to call the API, e.g. https://maps.example.org; repeat "
+                       f"for more (default ${ENV_CORS_ORIGINS}, else none)")
 
 
 def add_server_flags(parser, host: str, port: int) -> None:
@@ -38,7 +60,16 @@ def run(args, settings: Settings) -> int:
     from search_api import ApiSettings
 
     open_existing(settings).close()  # a missing index is a one-line error, not a traceback
-    api_settings = ApiSettings.from_settings(settings, max_upload_bytes=int(args.max_upload_mb * 2**20))
+    options = dict(
+        max_upload_bytes=int(args.max_upload_mb * 2**20),
+        max_upload_pixels=args.max_upload_pixels,
+        model_slots=args.model_slots,
+        queue_size=args.queue_size,
+        queue_seconds=args.queue_seconds,
+    )
+    if args.cors_origin:
+        options["cors_origins"] = tuple(origin.rstrip("/") for origin in args.cors_origin)
+    api_settings = ApiSettings.from_settings(settings, **options)
     serve(api_settings, args.host, args.port)
     return 0
 
@@ -52,4 +83,8 @@ def serve(api_settings, host: str, port: int, encoder=None) -> None:
     app = create_app(api_settings, encoder=encoder)
     shown = f"[{host}]" if ":" in host else host
     print(f"Serving rsclip-search at http://{shown}:{port}/  (API docs at /docs; Ctrl+C stops)", flush=True)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        admin = "enabled (RSCLIP_API_KEY is set)" if api_settings.api_key else "disabled (no RSCLIP_API_KEY)"
+        print(f"Reachable from other machines: searching is open to them, read-only; admin endpoints {admin}.",
+              flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning")

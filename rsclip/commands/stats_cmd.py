@@ -7,14 +7,18 @@ from dataclasses import asdict
 
 from rsclip.commands.common import add_common, open_existing
 from rsclip.settings import Settings
-from storage import IndexBuild, StoreStats
+from storage import IndexBuild, IndexRunRecord, RunFailure, StoreStats
+
+FAILURES_SHOWN = 10  # in the text view; --json lists up to FAILURES_IN_JSON
+FAILURES_IN_JSON = 1000
 
 
 def add_parser(commands) -> None:
     parser = commands.add_parser(
         "stats",
         help="what the index holds",
-        description="Items, sources, model, dimension, index type and disk use of a data directory.",
+        description="Items, sources, model, dimension, index type and disk use of a data directory, "
+        "and what the last index run could not index, by name, reason and kind.",
     )
     parser.add_argument("--json", action="store_true", help="print as JSON")
     add_common(parser, model_help="(unused: stats reads the model from the index)")
@@ -37,11 +41,30 @@ def stats_json(stats: StoreStats) -> dict:
     }
 
 
+def last_run_json(run: IndexRunRecord | None, failures: list[RunFailure]) -> dict | None:
+    if run is None:
+        return None
+    return {
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat(),
+        "inputs": list(run.inputs),
+        "seen": run.seen,
+        "added": run.added,
+        "already_indexed": run.already_indexed,
+        "duplicates": run.duplicates,
+        "failed": run.failed,
+        "failures_by_kind": run.failures_by_kind,
+        "failures": [{"source": f.source, "member": f.member, "kind": f.kind, "reason": f.reason} for f in failures],
+    }
+
+
 def run(args, settings: Settings) -> int:
     with open_existing(settings) as store:
         stats = store.stats()
+        last = store.runs.last()
+        failures = store.runs.failures(last.id, FAILURES_IN_JSON if args.json else FAILURES_SHOWN) if last else []
     if args.json:
-        print(json.dumps(stats_json(stats), indent=2))
+        print(json.dumps({**stats_json(stats), "last_index_run": last_run_json(last, failures)}, indent=2))
         return 0
     model = stats.model
     print(f"data directory : {settings.data_dir.resolve()}")
@@ -55,6 +78,7 @@ def run(args, settings: Settings) -> int:
     print(f"sources        : {len(stats.sources)}")
     for source, count in sorted(stats.sources.items(), key=lambda item: -item[1])[:20]:
         print(f"  {count:>8}  {source}")
+    _print_last_run(last, failures)
     return 0
 
 
@@ -67,6 +91,24 @@ def describe_build(build: IndexBuild) -> str:
         f"recall@10 vs exact {build.recall_at_10:.3f} for image queries, {build.text_recall_at_10:.3f} for "
         f"{text} queries, at nprobe {build.nprobe}; {built}"
     )
+
+
+def _print_last_run(run: IndexRunRecord | None, failures: list[RunFailure]) -> None:
+    from indexer.names import location
+    from indexer.report import kinds_text
+
+    if run is None:
+        return
+    print(
+        f"last index run : {run.finished_at:%Y-%m-%d %H:%M:%S} UTC: {run.seen} seen, {run.added} added, "
+        f"{run.already_indexed} already indexed, {run.duplicates} duplicate(s), {run.failed} failed"
+    )
+    if run.failed:
+        print(f"failed by kind : {kinds_text(run.failures_by_kind)}")
+    for failure in failures:
+        print(f"  failed: {location(failure.source, failure.member)}: {failure.reason}")
+    if run.failed > len(failures):
+        print(f"  ... and {run.failed - len(failures)} more (rsclip stats --json lists up to {FAILURES_IN_JSON})")
 
 
 def _human_bytes(size: float) -> str:

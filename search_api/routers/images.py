@@ -11,7 +11,9 @@ from rsclip.image_files import (
     THUMBNAIL_SIZES,
     original_bytes,
 )
+from search_api.admission import ModelTurn
 from search_api.models import ErrorBody, ImageInfo
+from search_api.request_checks import ImageIdPath
 from search_api.services import SearcherDep, ThumbnailsDep
 from search_api.shaping import image_model
 
@@ -22,7 +24,7 @@ _CACHE = {"Cache-Control": "public, max-age=86400"}
 
 
 @router.get("/{image_id}/info", response_model=ImageInfo, name="image_info")
-def image_info(image_id: int, request: Request, searcher: SearcherDep) -> ImageInfo:
+def image_info(image_id: ImageIdPath, request: Request, searcher: SearcherDep) -> ImageInfo:
     return image_model(request, searcher.image(image_id))
 
 
@@ -32,7 +34,7 @@ def image_info(image_id: int, request: Request, searcher: SearcherDep) -> ImageI
     response_class=Response,
     responses={200: {"content": {"image/*": {}}, "description": "the image exactly as indexed"}},
 )
-def image_original(image_id: int, searcher: SearcherDep) -> Response:
+def image_original(image_id: ImageIdPath, searcher: SearcherDep) -> Response:
     data, content_type = original_bytes(searcher.image(image_id))
     return Response(content=data, media_type=content_type, headers=_CACHE)
 
@@ -42,9 +44,10 @@ def image_original(image_id: int, searcher: SearcherDep) -> Response:
     name="image_thumbnail",
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}, "description": "a JPEG no larger than size x size"}},
+    dependencies=[ModelTurn],  # decoding the original is the memory-heavy part
 )
 def image_thumbnail(
-    image_id: int,
+    image_id: ImageIdPath,
     searcher: SearcherDep,
     thumbnails: ThumbnailsDep,
     size: Annotated[

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile
 
 from rsclip.scoring import DEFAULT_TEMPLATE, classify, text_probabilities
+from search_api.admission import ModelTurn
 from search_api.errors import BadRequestError
 from search_api.models import (
     MAX_LABELS,
@@ -17,16 +18,18 @@ from search_api.models import (
     Similarity,
     TextProbability,
 )
+from search_api.request_checks import MAX_ID, FormBody
 from search_api.services import SearcherDep, SettingsDep
 from search_api.uploads import query_image_vector
 
 router = APIRouter(
     tags=["model"],
-    responses={code: {"model": ErrorBody} for code in (400, 404, 413, 415, 422)},
+    dependencies=[FormBody, ModelTurn],  # the body's type is checked before a turn is taken
+    responses={code: {"model": ErrorBody} for code in (400, 404, 413, 415, 422, 503)},
 )
 
 ImageFile = Annotated[UploadFile | None, File(description="an uploaded photo; or give image_id")]
-ImageId = Annotated[int | None, Form(description="an indexed image; or upload a file")]
+ImageId = Annotated[int | None, Form(ge=1, le=MAX_ID, description="an indexed image; or upload a file")]
 
 
 def _texts(values: list[str], what: str) -> list[str]:
@@ -49,7 +52,7 @@ def classify_image(
 ) -> Classification:
     """Rank candidate labels for one image by the model's probability."""
     labels = _texts(labels, "label")
-    vector = query_image_vector(searcher, file, image_id, settings.max_upload_bytes)
+    vector = query_image_vector(searcher, file, image_id, settings)
     ranked = classify(searcher.encoder, vector, labels, template)
     return Classification(
         template=template,
@@ -70,7 +73,7 @@ def similarity(
 ) -> Similarity:
     """The model's probability that each text describes the image."""
     texts = _texts(texts, "text")
-    vector = query_image_vector(searcher, file, image_id, settings.max_upload_bytes)
+    vector = query_image_vector(searcher, file, image_id, settings)
     scored = text_probabilities(searcher.encoder, vector, texts)
     return Similarity(
         image_id=image_id,
@@ -92,6 +95,6 @@ def embed(
     if text is not None:
         vector, kind = searcher.encoder.encode_texts(_texts([text], "text"))[0], "text"
     else:
-        vector, kind = query_image_vector(searcher, file, image_id, settings.max_upload_bytes), "image"
+        vector, kind = query_image_vector(searcher, file, image_id, settings), "image"
     spec = searcher.encoder.spec
     return Embedding(kind=kind, model=spec.model_id, dimension=len(vector), vector=vector.tolist())

@@ -6,45 +6,60 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
-from search_api.models import MAX_K, ErrorBody, SearchResults, TextQuery
+from search_api.admission import ModelTurn
+from search_api.filters import FormFiltersDep, FormFormat, QueryFiltersDep, QueryFormat, filters_of
+from search_api.models import MAX_K, MAX_OFFSET, ErrorBody, ResultFeatureCollection, SearchResults, TextQuery
+from search_api.request_checks import FormBody, ImageIdPath, JsonBody
 from search_api.services import SearcherDep, SettingsDep
 from search_api.shaping import search_results
 from search_api.uploads import upload_image
 
-router = APIRouter(prefix="/search", tags=["search"], responses={422: {"model": ErrorBody}})
+router = APIRouter(
+    prefix="/search",
+    tags=["search"],
+    responses={422: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+)
 
 _UPLOAD_ERRORS = {400: {"model": ErrorBody}, 413: {"model": ErrorBody}, 415: {"model": ErrorBody}}
+# format=geojson answers a FeatureCollection of the results' footprints instead.
+Results = SearchResults | ResultFeatureCollection
 
 
-@router.post("/text", response_model=SearchResults)
-def search_text(body: TextQuery, request: Request, searcher: SearcherDep) -> SearchResults:
+@router.post("/text", response_model=Results, dependencies=[JsonBody, ModelTurn], responses={415: {"model": ErrorBody}})
+def search_text(body: TextQuery, request: Request, searcher: SearcherDep) -> Results:
     """Images that match a description, best first."""
-    hits = searcher.search_text(body.query, body.k, body.offset)
-    return search_results(request, hits, body.k, body.offset)
+    hits = searcher.search_text(body.query, body.k, body.offset, filters_of(body))
+    return search_results(request, hits, body.k, body.offset, body.format)
 
 
-@router.post("/image", response_model=SearchResults, responses=_UPLOAD_ERRORS)
+@router.post("/image", response_model=Results, dependencies=[FormBody, ModelTurn], responses=_UPLOAD_ERRORS)
 def search_image(
     request: Request,
     searcher: SearcherDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="a photo (JPEG, PNG, TIFF, WebP...)")],
     k: Annotated[int, Form(ge=1, le=MAX_K)] = 10,
-    offset: Annotated[int, Form(ge=0)] = 0,
-) -> SearchResults:
+    offset: Annotated[int, Form(ge=0, le=MAX_OFFSET)] = 0,
+    filters: FormFiltersDep = None,
+    format: FormFormat = "json",
+) -> Results:
     """Indexed images that look like an uploaded photo, best first."""
-    hits = searcher.search_image(upload_image(file, settings.max_upload_bytes), k, offset)
-    return search_results(request, hits, k, offset)
+    hits = searcher.search_image(upload_image(file, settings), k, offset, filters)
+    return search_results(request, hits, k, offset, format)
 
 
-@router.get("/similar/{image_id}", response_model=SearchResults, responses={404: {"model": ErrorBody}})
+@router.get(
+    "/similar/{image_id}", response_model=Results, dependencies=[ModelTurn], responses={404: {"model": ErrorBody}}
+)
 def search_similar(
-    image_id: int,
+    image_id: ImageIdPath,
     request: Request,
     searcher: SearcherDep,
     k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> SearchResults:
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    filters: QueryFiltersDep = None,
+    format: QueryFormat = "json",
+) -> Results:
     """More like an indexed image (the image itself left out)."""
-    hits = searcher.search_similar(image_id, k, offset)
-    return search_results(request, hits, k, offset)
+    hits = searcher.search_similar(image_id, k, offset, filters)
+    return search_results(request, hits, k, offset, format)

@@ -7,6 +7,7 @@ const $ = (selector, root = document) => root.querySelector(selector);
 // What the results grid currently shows, so "More results" can ask for the next page.
 const search = { mode: null, query: "", file: null, similarId: null, offset: 0 };
 let shownImage = null;
+let shownResults = []; // what the grid shows, for the footprint map's context
 
 async function api(path, options = {}) {
   const response = await fetch(path, options);
@@ -28,23 +29,34 @@ function baseName(path) {
 }
 
 // -- search -------------------------------------------------------------------
+// The place and time filters that are filled in (every search mode takes them).
+function searchFilters() {
+  const values = {
+    bbox: $("#filter-bbox").value.replace(/\s+/g, ""),
+    date_from: $("#filter-from").value,
+    date_to: $("#filter-to").value,
+    source: $("#filter-source").value.trim(),
+  };
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value));
+}
+
 function searchRequest() {
   const paging = { k: PAGE_SIZE, offset: search.offset };
+  const filters = searchFilters();
   if (search.mode === "text") {
     return api("/search/text", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ query: search.query, ...paging }),
+      body: JSON.stringify({ query: search.query, ...paging, ...filters }),
     });
   }
   if (search.mode === "image") {
     const form = new FormData();
     form.append("file", search.file);
-    form.append("k", paging.k);
-    form.append("offset", paging.offset);
+    Object.entries({ ...paging, ...filters }).forEach(([name, value]) => form.append(name, value));
     return api("/search/image", { method: "POST", body: form });
   }
-  return api(`/search/similar/${search.similarId}?k=${paging.k}&offset=${paging.offset}`);
+  return api(`/search/similar/${search.similarId}?${new URLSearchParams({ ...paging, ...filters })}`);
 }
 
 function describeSearch() {
@@ -58,6 +70,7 @@ async function runSearch(fresh) {
   const grid = $("#results");
   if (fresh) {
     search.offset = 0;
+    shownResults = [];
     grid.replaceChildren();
   }
   setStatus(status, `Searching ${describeSearch()}…`);
@@ -65,6 +78,7 @@ async function runSearch(fresh) {
   try {
     const body = await searchRequest();
     body.results.forEach((result) => grid.append(resultCard(result)));
+    shownResults = shownResults.concat(body.results);
     search.offset += body.results.length;
     const shown = grid.children.length;
     setStatus(status, shown ? `${shown} result${shown === 1 ? "" : "s"} for ${describeSearch()}` : `No results for ${describeSearch()}`);
@@ -118,6 +132,7 @@ function openDetail(image) {
     ["format", `${image.format}, ${(image.byte_size / 1024).toFixed(1)} KiB`],
     ["indexed", new Date(image.added_at).toLocaleString()],
     ["sha256", image.sha256],
+    ...geoRows(image.geo),
   ];
   $("#detail-meta").replaceChildren(
     ...rows.flatMap(([term, value]) => {
@@ -129,6 +144,23 @@ function openDetail(image) {
     }),
   );
   $("#detail").showModal();
+  showFootprints($("#detail-map"), image, shownResults);
+}
+
+function geoRows(geo) {
+  if (!geo) return [];
+  const { x, y, width, height } = geo.window;
+  const rows = [
+    ["scene", geo.scene],
+    ["window", `x ${x}, y ${y}, ${width} × ${height} px`],
+    ["bands", geo.bands],
+  ];
+  if (geo.acquired) rows.push(["acquired", geo.acquired]);
+  if (geo.sensor) rows.push(["sensor", geo.sensor]);
+  if (geo.crs) rows.push(["crs", geo.crs]);
+  if (geo.resolution_m) rows.push(["resolution", `${geo.resolution_m.toFixed(2)} m`]);
+  if (geo.bbox) rows.push(["bbox", geo.bbox.map((v) => v.toFixed(5)).join(", ")]);
+  return rows;
 }
 
 // -- classify and similarity ---------------------------------------------------------
@@ -224,6 +256,10 @@ function wire() {
     choosePhoto(event.dataTransfer.files[0]);
   });
   $("#more").addEventListener("click", () => runSearch(false));
+  $("#filters").addEventListener("input", () => {
+    const count = Object.keys(searchFilters()).length;
+    $("#filter-summary").textContent = count ? `(${count} set)` : "";
+  });
   $("#close-detail").addEventListener("click", () => $("#detail").close());
   $("#more-like-this").addEventListener("click", () => {
     $("#detail").close();

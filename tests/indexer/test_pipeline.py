@@ -54,7 +54,7 @@ def test_rerunning_on_the_same_inputs_adds_nothing(tmp_path, encoder, mixed_corp
     _index(tmp_path / "data", encoder, inputs)
     report, stats = _index(tmp_path / "data", encoder, inputs)
     assert report.added == 0
-    assert report.already_indexed == 7
+    assert report.unchanged == 8  # 7 images + the duplicate path, skipped by path, size and mtime
     assert stats.items == stats.vectors == 7
 
 

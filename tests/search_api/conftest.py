@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import tarfile
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,9 +86,9 @@ class LiveServer:
     url: str
 
 
-@pytest.fixture(scope="session")
-def live_server(app):
-    """The app under a real uvicorn on 127.0.0.1, on a port the OS picked (so runs never collide)."""
+@contextmanager
+def serving(app):
+    """``app`` under a real uvicorn on 127.0.0.1, on a port the OS picked (so runs never collide)."""
     import socket
     import threading
 
@@ -110,3 +111,42 @@ def live_server(app):
     server.should_exit = True
     thread.join(timeout=10)
     sock.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    with serving(app) as server:
+        yield server
+
+
+@dataclass(frozen=True)
+class GeoIndexed:
+    data_dir: Path
+    records: list  # storage.ImageRecord, by id
+
+
+@pytest.fixture(scope="session")
+def geo_indexed(tmp_path_factory, encoder) -> GeoIndexed:
+    """West scene (15 E, 2014) and east scene (16 E, 2020), 4 chips each, and two plain pictures."""
+    from rasterio.transform import from_origin
+
+    from tests.rasters import index_into, textured, write_geotiff
+
+    root = tmp_path_factory.mktemp("api-geo")
+    inputs = root / "inputs"
+    inputs.mkdir()
+    for name, lon, seed in (("west_20140720.tif", 15.0, 1), ("east_20200831.tif", 16.0, 2)):
+        scene = textured((3, 128, 128), 0, 3000, seed=seed)
+        write_geotiff(inputs / name, scene, crs="EPSG:4326", transform=from_origin(lon, 45.0, 0.001, 0.001))
+    for seed in range(2):
+        noise_image(seed).save(inputs / f"photo_{seed}.png")
+    report, records = index_into(root / "data", encoder, [inputs], chip_size=64)
+    assert report.added == 10 and report.failed == 0
+    return GeoIndexed(root / "data", records)
+
+
+@pytest.fixture(scope="session")
+def geo_app(geo_indexed, encoder):
+    from search_api import ApiSettings, create_app
+
+    return create_app(ApiSettings(data_dir=geo_indexed.data_dir), encoder=encoder)

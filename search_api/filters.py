@@ -1,0 +1,49 @@
+"""Place/time/source filters and the result format, as query or form parameters.
+
+One definition serves both: ``GET /search/similar`` takes them in the query string,
+``POST /search/image`` as form fields beside the upload (``POST /search/text`` has them
+in its JSON body, see ``models.SearchFilterFields``).
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the closure's real Query/Form types.
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import Depends, Form, Query
+
+from rsclip.geo_results import make_filters
+from search_api.errors import BadRequestError
+from search_api.models import BBOX_HELP, FORMAT_HELP, ResultFormat, SearchFilterFields
+from storage import SearchFilters
+
+
+def filters_of(fields: SearchFilterFields) -> SearchFilters | None:
+    return checked_filters(fields.bbox, fields.date_from, fields.date_to, fields.source)
+
+
+def checked_filters(bbox, date_from, date_to, source) -> SearchFilters | None:
+    try:
+        return make_filters(bbox, date_from, date_to, source)
+    except ValueError as exc:
+        raise BadRequestError(str(exc)) from None
+
+
+def _filter_parameters(param):
+    """A dependency reading the filters with ``param`` (fastapi.Query or fastapi.Form)."""
+
+    def dependency(
+        bbox: Annotated[str | None, param(description=BBOX_HELP)] = None,
+        date_from: Annotated[date | None, param(description="acquired on or after this day")] = None,
+        date_to: Annotated[date | None, param(description="acquired on or before this day")] = None,
+        source: Annotated[str | None, param(description="folder, archive or full path starts with this")] = None,
+    ) -> SearchFilters | None:
+        return checked_filters(bbox, date_from, date_to, source)
+
+    return dependency
+
+
+QueryFiltersDep = Annotated[SearchFilters | None, Depends(_filter_parameters(Query))]
+FormFiltersDep = Annotated[SearchFilters | None, Depends(_filter_parameters(Form))]
+QueryFormat = Annotated[ResultFormat, Query(description=FORMAT_HELP)]
+FormFormat = Annotated[ResultFormat, Form(description=FORMAT_HELP)]

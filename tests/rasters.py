@@ -1,0 +1,66 @@
+"""Write small GeoTIFFs with rasterio for the raster tests (no data files are shipped)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.transform import from_origin
+
+UTM_33N = "EPSG:32633"
+UTM_ORIGIN = from_origin(500_000.0, 5_000_000.0, 10.0, 10.0)  # 10 m pixels near 45 N, 15 E
+
+
+def textured(shape: tuple[int, ...], low: float, high: float, seed: int = 0, dtype="uint16") -> np.ndarray:
+    """Smooth gradients plus noise between ``low`` and ``high``: looks like land, stretches well."""
+    rng = np.random.default_rng(seed)
+    bands, height, width = shape
+    yy, xx = np.mgrid[0:height, 0:width]
+    planes = []
+    for band in range(bands):
+        wave = np.sin(xx / (17 + 5 * band)) * np.cos(yy / (23 + 3 * band))
+        planes.append(0.5 + 0.35 * wave + rng.normal(0, 0.08, (height, width)))
+    values = low + (high - low) * np.clip(np.stack(planes), 0, 1)
+    return values.astype(dtype)
+
+
+def write_geotiff(
+    path: Path,
+    data: np.ndarray,
+    *,
+    crs: str | None = UTM_33N,
+    transform: Affine = UTM_ORIGIN,
+    nodata: float | None = None,
+    colorinterp=None,
+    tags: dict | None = None,
+) -> Path:
+    data = data if data.ndim == 3 else data[np.newaxis]
+    profile = dict(driver="GTiff", width=data.shape[2], height=data.shape[1], count=data.shape[0], dtype=data.dtype)
+    if crs is not None:
+        profile.update(crs=crs, transform=transform)
+    if nodata is not None:
+        profile["nodata"] = nodata
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+        if colorinterp is not None:
+            dst.colorinterp = colorinterp
+        if tags:
+            dst.update_tags(**tags)
+    return Path(path)
+
+
+def index_into(data_dir: Path, encoder, paths, **raster_options):
+    """Index ``paths`` with real parts; return (report, records sorted by id)."""
+    from indexer import IndexRun
+    from indexer.raster import RasterOptions
+    from rsclip.searcher import model_identity
+    from storage import Store
+
+    with Store(data_dir, writable=True) as store:
+        store.bind_model(model_identity(encoder))
+        run = IndexRun(store, encoder, progress=False, raster=RasterOptions(**raster_options))
+        report = run.run([str(path) for path in paths])
+        records = store.get_many(list(range(1, store.count() + 1)))
+    return report, [records[key] for key in sorted(records)]
