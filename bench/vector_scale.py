@@ -76,7 +76,7 @@ def run_vector_scale(count: int, dimension: int = 1024, queries: int = 200, exac
         build = None
         print("the policy keeps exact search at this size", flush=True)
     else:
-        build = index.rebuild(plan, policy)
+        index, build = index.rebuilt(plan, policy)  # the exact index is dropped here
         print(f"built {build}", flush=True)
     gc.collect()
     settle()

@@ -161,7 +161,10 @@ class GenerationBuild:
         from storage.store import _build_columns
 
         vectors = build_vector_index(store, self.id, self._row.dimension)
-        index_build = vectors.rebuild_if_needed(store.index_policy, store._text_queries)  # by size, as on save
+        index_build = None
+        rebuilt = vectors.rebuild_if_needed(store.index_policy, store._text_queries)  # by size, as on save
+        if rebuilt is not None:
+            vectors, index_build = rebuilt
         vectors.save(store._vectors_path(self._row))
         kill_point("reindex.before-switch")
         with Session(store._engine, expire_on_commit=False) as session, session.begin():

@@ -225,7 +225,10 @@ class Store(LocationMethods, GenerationMethods):
         self._require_writable()
         if self._generation is None:
             return
-        build = self._vectors.rebuild_if_needed(self.index_policy, self._text_queries)
+        rebuilt = self._vectors.rebuild_if_needed(self.index_policy, self._text_queries)
+        build = None
+        if rebuilt is not None:
+            self._vectors, build = rebuilt  # searches already running finish on the old index
         self._vectors.save(self._vectors_path(self._generation))
         values = dict(vector_count=self._vectors.count, index_version=GenerationRow.index_version + 1)
         if build is not None:

@@ -156,13 +156,20 @@ class VectorIndex:
         return faiss.SearchParametersIVF(sel=selector, nprobe=nprobe or self.nprobe)
 
     # -- choosing and rebuilding the index type -------------------------------
-    def rebuild_if_needed(self, policy: IndexPolicy, text_queries: TextQueries = None) -> IndexBuild | None:
-        """Switch index type when the collection's size calls for it (see IndexPolicy.plan)."""
+    def rebuild_if_needed(
+        self, policy: IndexPolicy, text_queries: TextQueries = None
+    ) -> tuple["VectorIndex", IndexBuild] | None:
+        """The index type the collection's size calls for (see IndexPolicy.plan), or None to keep this one."""
         plan = policy.plan(self.count, self.dimension, None if self._ivf is None else self._ivf.nlist)
-        return None if plan is None else self.rebuild(plan, policy, text_queries)
+        return None if plan is None else self.rebuilt(plan, policy, text_queries)
 
-    def rebuild(self, index_type: str, policy: IndexPolicy, text_queries: TextQueries = None) -> IndexBuild:
-        """Build ``index_type`` from the vectors held now, measure it, and swap it in.
+    def rebuilt(
+        self, index_type: str, policy: IndexPolicy, text_queries: TextQueries = None
+    ) -> tuple["VectorIndex", IndexBuild]:
+        """A new index of ``index_type`` holding the vectors held now, measured.
+
+        This one is left as it is, so a search running on it meanwhile is unaffected;
+        the caller swaps the new one in (one reference assignment).
 
         ``text_queries`` returns the model's vectors of typical text queries (called only
         for an approximate index, which is calibrated on them); without it, synthetic
@@ -177,9 +184,8 @@ class VectorIndex:
             build = IndexBuild(EXACT_INDEX, fresh.count, time.monotonic() - started)
         else:
             fresh, build = self._build_ivf(index_type, policy, started, text_queries)
-        self._index, self._ivf = fresh._index, fresh._ivf
         log.info("vector index rebuilt as %s in %.1f s", build.index_type, build.seconds)
-        return build
+        return fresh, build
 
     def _build_ivf(
         self, index_type: str, policy: IndexPolicy, started: float, text_queries: TextQueries

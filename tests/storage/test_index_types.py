@@ -98,10 +98,10 @@ def test_shrunk_collection_goes_back_to_exact(tmp_path):
     store, _, ids = filled_store(tmp_path, 3000)
     with store:
         store._vectors.remove(np.array(ids[:2700], dtype=np.int64))
-        build = store._vectors.rebuild_if_needed(SMALL_POLICY)
-        assert build is not None and build.exact
-        assert store._vectors.index_type == EXACT_INDEX
-        assert sorted(store._vectors.ids().tolist()) == ids[2700:]
+        exact, build = store._vectors.rebuild_if_needed(SMALL_POLICY)
+        assert build.exact and exact.index_type == EXACT_INDEX
+        assert sorted(exact.ids().tolist()) == ids[2700:]
+        assert store._vectors.index_type.startswith("IVF")  # the store swaps it in at its next save
 
 
 def test_missing_ivf_file_is_rebuilt_from_the_catalog(tmp_path):
@@ -148,3 +148,15 @@ def test_calibration_settles_close_to_the_smallest_nprobe_that_reaches_the_targe
 
     nprobe, image, text = choose_nprobe(search, queries, truth, cells=1024, target=0.96)
     assert 150 <= nprobe <= 160 and image == text == 1.0
+
+
+def test_a_new_generation_switched_in_gets_the_index_type_its_size_calls_for(tmp_path):
+    store, _, ids = filled_store(tmp_path, 3000)
+    with store:
+        build = store.begin_generation(ModelIdentity("new-model", "e" * 16, DIM))
+        build.add(ids, clustered_vectors(3000, seed=5))
+        build.switch()
+        stats = store.stats()
+        assert stats.model.model_id == "new-model"
+        assert stats.index_type.startswith("IVF") and stats.index_build.vectors == 3000
+        assert stats.index_build.text_recall_at_10 >= SMALL_POLICY.target_recall
