@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from encoder.loading import ModelSpec
+from encoder.runtime import CompiledForward
 
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -33,7 +34,16 @@ class Encoder:
     concurrent callers share one set of weights without oversubscribing cores).
     """
 
-    def __init__(self, model, processor, spec: ModelSpec, *, device: str = "cpu", precision: str = "fp32"):
+    def __init__(
+        self,
+        model,
+        processor,
+        spec: ModelSpec,
+        *,
+        device: str = "cpu",
+        precision: str = "fp32",
+        compile_batch: int | None = None,
+    ):
         if precision not in _DTYPES:
             raise ValueError(f"precision must be one of {sorted(_DTYPES)}, not {precision!r}")
         self.spec = spec
@@ -42,6 +52,9 @@ class Encoder:
         self._dtype = _DTYPES[precision]
         self._model = model.eval().to(self.device, dtype=self._dtype)
         self._processor = processor
+        self._image_features = self._model.get_image_features
+        if compile_batch:  # full batches of this size run compiled (see encoder.runtime)
+            self._image_features = CompiledForward(self._model.get_image_features, compile_batch)
         self._lock = threading.Lock()
         self._logit_scale = float(model.logit_scale.detach().float().exp())
         bias = getattr(model, "logit_bias", None)
@@ -57,7 +70,16 @@ class Encoder:
         """(n, 3, H, W) preprocessed pixels -> (n, dimension) unit vectors."""
         pixels = torch.from_numpy(np.ascontiguousarray(pixel_batch)).to(self.device, dtype=self._dtype)
         with self._lock, torch.inference_mode():
-            return _normalise(_pooled(self._model.get_image_features(pixel_values=pixels)))
+            return _normalise(_pooled(self._image_features(pixel_values=pixels)))
+
+    def prepare_for_queries(self) -> None:
+        """For a server: compile the one-image path too (where compiling is on) and run
+        each path once, so the first user's query does not pay for either."""
+        if isinstance(self._image_features, CompiledForward):
+            self._image_features.batch_sizes.add(1)
+        size = self.spec.image_size
+        self.encode_pixels(np.zeros((1, 3, size, size), dtype=np.float32))
+        self.encode_texts(["warm-up"])
 
     def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
         if not images:

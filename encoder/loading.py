@@ -138,8 +138,12 @@ def weights_fingerprint(model) -> str:
     return digest.hexdigest()[:16]
 
 
-def load_encoder(model: str = DEFAULT_MODEL, *, device: str = "cpu", precision: str = "fp32"):
+def load_encoder(model: str = DEFAULT_MODEL, *, device: str = "cpu", precision: str = "fp32", runtime=None):
     """Load ``model`` (hub id or folder) and wrap it in an :class:`Encoder`.
+
+    ``runtime`` (an :class:`encoder.runtime.Runtime`, e.g. from ``choose_runtime()``)
+    replaces ``device`` and ``precision`` and sets the model's thread count; without it
+    the model runs in fp32 on the CPU, the reference every fast path is checked against.
 
     Raises :class:`ModelNotFoundError` with a one-sentence remedy for anything that
     prevents loading; never a raw transformers traceback.
@@ -175,4 +179,11 @@ def load_encoder(model: str = DEFAULT_MODEL, *, device: str = "cpu", precision: 
         random_weights=bool(getattr(config, RANDOM_WEIGHTS_MARK, False)),
     )
     log.info("loaded %s (%s, %d-d, %d px)", spec.model_id, spec.family, spec.dimension, spec.image_size)
-    return Encoder(torch_model, processor, spec, device=device, precision=precision)
+    compile_batch = None
+    if runtime is not None:
+        from encoder.runtime import apply_threads
+
+        apply_threads(runtime)
+        device, precision = runtime.device, runtime.precision
+        compile_batch = runtime.batch_size if runtime.compile else None
+    return Encoder(torch_model, processor, spec, device=device, precision=precision, compile_batch=compile_batch)

@@ -58,8 +58,14 @@ def build_tiny_siglip(
     text_length: int = 16,
     layers: int = 2,
     seed: int = 0,
+    intermediate_size: int | None = None,
+    heads: int | None = None,
 ) -> Path:
-    """Write a random SigLIP checkpoint (model, tokenizer, processor) to ``out_dir``."""
+    """Write a random SigLIP checkpoint (model, tokenizer, processor) to ``out_dir``.
+
+    ``intermediate_size`` (MLP width) defaults to twice ``hidden_size`` and ``heads`` to
+    one per 16 channels: small and cheap for tests; the large shape passes SigLIP-L's own.
+    """
     from encoder.loading import RANDOM_WEIGHTS_MARK, quiet_transformers
 
     quiet_transformers()  # before importing the classes: the import itself logs advice
@@ -73,12 +79,13 @@ def build_tiny_siglip(
             vocab_file=str(_train_tokenizer(Path(scratch), vocab_size=120)),
             model_max_length=text_length,
         )
-        heads = max(1, hidden_size // 16)
+        heads = heads or max(1, hidden_size // 16)
+        intermediate_size = intermediate_size or hidden_size * 2
         config = SiglipConfig(
             text_config=dict(
                 vocab_size=len(tokenizer),
                 hidden_size=hidden_size,
-                intermediate_size=hidden_size * 2,
+                intermediate_size=intermediate_size,
                 num_hidden_layers=layers,
                 num_attention_heads=heads,
                 max_position_embeddings=text_length,
@@ -88,7 +95,7 @@ def build_tiny_siglip(
             ),
             vision_config=dict(
                 hidden_size=hidden_size,
-                intermediate_size=hidden_size * 2,
+                intermediate_size=intermediate_size,
                 num_hidden_layers=layers,
                 num_attention_heads=heads,
                 image_size=image_size,
@@ -108,7 +115,19 @@ def build_tiny_siglip(
 
 
 def build_large_shaped_siglip(out_dir: str | Path, seed: int = 0) -> Path:
-    """A random checkpoint with Git-RSCLIP's shape (SigLIP-L/16, 256 px, 1024-d) for benchmarks."""
+    """A random checkpoint with Git-RSCLIP's shape (SigLIP-L/16, 256 px, 1024-d) for benchmarks.
+
+    Same compute per image as the real model (24 layers, 16 heads of 64, MLP 4096: about
+    160 GFLOP per 256 px image); only the vocabulary is tiny.
+    """
     return build_tiny_siglip(
-        out_dir, hidden_size=1024, image_size=256, patch_size=16, text_length=64, layers=24, seed=seed
+        out_dir,
+        hidden_size=1024,
+        image_size=256,
+        patch_size=16,
+        text_length=64,
+        layers=24,
+        seed=seed,
+        intermediate_size=4096,
+        heads=16,
     )

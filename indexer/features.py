@@ -156,3 +156,6 @@ class FeatureSink:
 
     def save(self) -> None:
         pass
+
+    def calibrate_with(self, _text_queries) -> None:
+        pass  # no vector index here to calibrate

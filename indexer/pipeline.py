@@ -1,8 +1,12 @@
 """An index run: sources -> decode -> encode -> store, with a report of what happened.
 
 Reading happens on the calling thread (tar streams must be read in order); decoding
-and preprocessing run on worker threads, a bounded window ahead of the model, so
-memory stays bounded however large the archive. Identical content is stored once.
+and preprocessing run on worker threads, a bounded window ahead of the model; the
+model runs on a thread of its own, a batch at a time, while the calling thread reads,
+collects the next batch and stores the previous one (everything that touches the
+store stays on the calling thread, in order). So the model never waits for decoding,
+and memory stays bounded however large the archive (two batches being decoded, one
+being assembled, one in the model). Identical content is stored once.
 
 A raster scene (see ``indexer.raster``) is not one item but many: it is cut into
 chips, each read window by window on the workers, so a scene larger than memory
@@ -30,6 +34,7 @@ from PIL import Image
 
 from indexer.chips import PlannedChip, plan_chips, read_chip_item, scene_of
 from indexer.decode import DEFAULT_MAX_PIXELS, DecodeError, decode_image
+from indexer.probes import text_probe_vectors
 from indexer.incremental import ChangeTracker, chip_placement, raster_recipe
 from indexer.limits import FailureKind, InputLimits, InputRefused
 from indexer.raster import RasterError, RasterOptions, Scene
@@ -120,15 +125,21 @@ class IndexRun:
         self.report = IndexReport()
         self._hashes_this_run: set[str] = set()
         self._batch: list[tuple[NewImage, np.ndarray]] = []
+        self._encoding: tuple[list[NewImage], Future] | None = None  # the batch in the model now
+        self._encode_pool: ThreadPoolExecutor | None = None
         self._last_checkpoint = time.monotonic()
 
     def run(self, paths: Iterable[str | Path]) -> IndexReport:
         started = time.monotonic()
         paths = list(paths)
         self.changes = ChangeTracker(self.store, rehash=self.rehash, prune_roots=paths if self.prune else None)
+        self.store.calibrate_with(text_probe_vectors(self.encoder))  # in case the index type changes
         bar = tqdm(desc="indexing", unit="img", disable=not self.progress, dynamic_ncols=True)
         window: deque[_Pending] = deque()
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decode") as pool:
+        with (
+            ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decode") as pool,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="encode") as self._encode_pool,
+        ):
             for entry in self._inputs(paths):
                 if isinstance(entry, SourceFailure):
                     self.report.seen += 1  # seen = added + already indexed + duplicates + failed (+ nodata chips)
@@ -140,7 +151,7 @@ class IndexRun:
                         self._collect(window.popleft(), bar)
             while window:
                 self._collect(window.popleft(), bar)
-        self._flush(final=True)
+            self._flush(final=True)
         swept = self.changes.sweep()
         self.report.pruned, self.report.pruned_images = swept.removed_locations, swept.removed_images
         self.store.save()
@@ -271,17 +282,28 @@ class IndexRun:
         bar.update(1)
 
     def _flush(self, final: bool = False) -> None:
+        """Store the batch the model has finished, then start it on this one."""
+        self._store_encoded()
         if self._batch:
             records = [record for record, _ in self._batch]
-            vectors = self.encoder.encode_pixels(np.stack([pixels for _, pixels in self._batch]))
-            self.store.add(records, vectors, recipe=self._recipe)
-            self.report.added += len(records)
+            pixels = np.stack([pixels for _, pixels in self._batch])
             self._batch.clear()
-        self.changes.flush(final)
-        kill_point("index.batch")
+            self._encoding = (records, self._encode_pool.submit(self.encoder.encode_pixels, pixels))
+        if final:
+            self._store_encoded()
+        self.changes.flush(final)  # content still in the model is placed at a later flush
         if time.monotonic() - self._last_checkpoint > CHECKPOINT_SECONDS:
             self.store.save()
             self._last_checkpoint = time.monotonic()
+
+    def _store_encoded(self) -> None:
+        """Wait for the batch in the model (an error there stops the run here) and store it."""
+        if self._encoding is None:
+            return
+        (records, vectors), self._encoding = self._encoding, None
+        self.store.add(records, vectors.result(), recipe=self._recipe)
+        self.report.added += len(records)
+        kill_point("index.batch")
 
     def _fail(self, source: str, member: str, reason: str, kind: str = FailureKind.UNREADABLE) -> None:
         failure = Failure(source, member, reason, kind)

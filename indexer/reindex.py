@@ -27,6 +27,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from indexer.probes import text_probe_vectors
 from indexer.chips import render_chip
 from indexer.decode import DEFAULT_MAX_PIXELS, decode_image
 from indexer.pipeline import Failure
@@ -219,6 +220,7 @@ def reindex(
     embedded = embed_pending(store, build, encoder, **options)
     switched = not embedded.failures
     if switched:
+        store.calibrate_with(text_probe_vectors(encoder))  # the new model's text queries
         build.switch(keep=keep)
     return ReindexReport(
         generation_id=build.id,

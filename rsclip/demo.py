@@ -37,13 +37,13 @@ def demo_data_dir(settings: Settings, explicit: bool) -> Path:
 def load_demo_encoder(settings: Settings, data_dir: Path):
     model = settings.model or DEFAULT_MODEL
     try:
-        return load_encoder(model)
+        return load_encoder(model, runtime=settings.runtime())
     except ModelNotFoundError as exc:
         print(RANDOM_WEIGHTS_NOTICE.format(model=model, reason=str(exc)[:300]), file=sys.stderr)
         tiny = data_dir / "tiny-random-siglip"
         if not (tiny / "config.json").is_file():
             build_tiny_siglip(tiny, hidden_size=64, image_size=64, patch_size=16, text_length=16)
-        return load_encoder(str(tiny))
+        return load_encoder(str(tiny), runtime=settings.runtime())
 
 
 def run_demo(

@@ -1,4 +1,4 @@
-"""Where things live and which model to use, from flags first, then the environment."""
+"""Where things live, which model to use and how to run it, from flags first, then the environment."""
 
 from __future__ import annotations
 
@@ -7,10 +7,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from encoder import DEFAULT_MODEL
+from encoder.runtime import PRECISIONS, Runtime, choose_runtime
+from rsclip.errors import UserError
 
 ENV_DATA_DIR = "RSCLIP_DATA"
 ENV_MODEL = "RSCLIP_MODEL"
 ENV_DATABASE_URL = "RSCLIP_DATABASE_URL"
+ENV_DEVICE = "RSCLIP_DEVICE"
+ENV_PRECISION = "RSCLIP_PRECISION"
+ENV_BATCH_SIZE = "RSCLIP_BATCH_SIZE"
+
+
+def _env_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise UserError(f"${name} must be a whole number, not {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -18,14 +33,38 @@ class Settings:
     data_dir: Path
     model: str | None  # None: the model recorded in the index (or the default for a new one)
     database_url: str | None
+    # How to run the encoder; None: chosen for this machine by encoder.runtime.choose_runtime.
+    device: str | None = None
+    precision: str | None = None
+    batch_size: int | None = None
 
     @classmethod
-    def from_env(cls, data_dir: str | None = None, model: str | None = None, database_url: str | None = None):
+    def from_env(
+        cls,
+        data_dir: str | None = None,
+        model: str | None = None,
+        database_url: str | None = None,
+        *,
+        device: str | None = None,
+        precision: str | None = None,
+        batch_size: int | None = None,
+    ):
         return cls(
             data_dir=Path(data_dir or os.environ.get(ENV_DATA_DIR) or "./rsdata").expanduser(),
             model=model or os.environ.get(ENV_MODEL) or None,
             database_url=database_url or os.environ.get(ENV_DATABASE_URL) or None,
+            device=device or os.environ.get(ENV_DEVICE) or None,
+            precision=precision or os.environ.get(ENV_PRECISION) or None,
+            batch_size=batch_size if batch_size is not None else _env_int(ENV_BATCH_SIZE),
         )
 
     def model_for_new_index(self) -> str:
         return self.model or DEFAULT_MODEL
+
+    def runtime(self) -> Runtime:
+        """The encoder runtime every entry point uses (index, search, serve): the
+        settings where given, the fastest choice for this machine otherwise."""
+        try:
+            return choose_runtime(self.device, self.precision, self.batch_size)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None

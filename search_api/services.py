@@ -60,6 +60,11 @@ def open_services(settings: ApiSettings, encoder: Encoder | None = None) -> Serv
 
     from encoder import load_encoder
 
+    def load_model(model: str) -> Encoder:
+        loaded = load_encoder(model, runtime=settings.runtime)
+        loaded.prepare_for_queries()  # compiles now (where compiling is on), not on the first query
+        return loaded
+
     store = open_store()
     try:
         if store.model is None:
@@ -67,8 +72,8 @@ def open_services(settings: ApiSettings, encoder: Encoder | None = None) -> Serv
                 f"The index at {settings.data_dir} is empty: run `rsclip index PATH --data-dir {settings.data_dir}` first."
             )
         if encoder is None:
-            encoder = load_encoder(settings.model or store.model.model_id)
-        live = LiveSearcher(open_store, load_encoder, store=store, encoder=encoder, check_interval=settings.reload_seconds)
+            encoder = load_model(settings.model or store.model.model_id)
+        live = LiveSearcher(open_store, load_model, store=store, encoder=encoder, check_interval=settings.reload_seconds)
     except BaseException:
         store.close()
         raise

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from encoder.runtime import Runtime
 from rsclip.settings import Settings
 
 DEFAULT_HOST = "127.0.0.1"
@@ -36,11 +37,13 @@ class ApiSettings:
     api_key: str | None = field(default=None, repr=False)
     cors_origins: tuple[str, ...] = ()
     reload_seconds: float = 1.0  # how often to look for an index another process changed
+    runtime: Runtime | None = None  # how to run the model; None: fp32 on the CPU (the reference)
 
     @classmethod
     def from_settings(cls, settings: Settings, **options) -> ApiSettings:
         options.setdefault("api_key", os.environ.get(ENV_API_KEY) or None)
         options.setdefault("cors_origins", _origins(os.environ.get(ENV_CORS_ORIGINS, "")))
+        options.setdefault("runtime", settings.runtime())  # as the CLI runs: flags, env, this machine
         return cls(data_dir=settings.data_dir, model=settings.model, database_url=settings.database_url, **options)
 
     @property

@@ -5,10 +5,12 @@
 """
 
 from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError, StoreWriteError
+from storage.index_policy import IndexPolicy
 from storage.records import (
     GeoInfo,
     Hit,
     ImageRecord,
+    IndexBuild,
     IndexRunRecord,
     ModelIdentity,
     NewImage,
@@ -24,6 +26,8 @@ __all__ = [
     "GeoInfo",
     "Hit",
     "ImageRecord",
+    "IndexBuild",
+    "IndexPolicy",
     "IndexRunRecord",
     "ModelIdentity",
     "ModelMismatchError",

@@ -158,7 +158,13 @@ class GenerationBuild:
                 f"{total - done} of {total} image(s) have no vector in the new generation yet; "
                 f"the generation in service is unchanged."
             )
+        from storage.store import _build_columns
+
         vectors = build_vector_index(store, self.id, self._row.dimension)
+        index_build = None
+        rebuilt = vectors.rebuild_if_needed(store.index_policy, store._text_queries)  # by size, as on save
+        if rebuilt is not None:
+            vectors, index_build = rebuilt
         vectors.save(store._vectors_path(self._row))
         kill_point("reindex.before-switch")
         with Session(store._engine, expire_on_commit=False) as session, session.begin():
@@ -170,7 +176,13 @@ class GenerationBuild:
             session.execute(
                 update(GenerationRow)
                 .where(GenerationRow.id == self.id)
-                .values(active=True, status=READY, vector_count=vectors.count, index_version=GenerationRow.index_version + 1)
+                .values(
+                    active=True,
+                    status=READY,
+                    vector_count=vectors.count,
+                    index_version=GenerationRow.index_version + 1,
+                    **(_build_columns(index_build) if index_build else {}),
+                )
             )
             row = session.get(GenerationRow, self.id)
         store._adopt(row, vectors)

@@ -54,6 +54,13 @@ class GenerationRow(Base):
     # building (reindex in progress, resumable) | ready (active, or kept) | retiring (to be removed)
     status: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The last rebuild of the vector index (schema 2); NULL until the first one.
+    index_built_vectors: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    index_build_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    index_nprobe: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    index_recall_at_10: Mapped[float | None] = mapped_column(Float, nullable=True)
+    index_text_recall_at_10: Mapped[float | None] = mapped_column(Float, nullable=True)
+    index_text_queries: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class EmbeddingRow(Base):

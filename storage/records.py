@@ -102,6 +102,28 @@ class StoreStats:
     disk_bytes: int
     database_url: str
     files: dict[str, int] = field(default_factory=dict)
+    index_build: "IndexBuild | None" = None  # None: never rebuilt (a plain exact index)
+
+
+@dataclass(frozen=True)
+class IndexBuild:
+    """How the vector index was last (re)built, and what its approximation costs.
+
+    Recall is recall@10 against exact search, measured at build time on probe queries
+    made from the stored vectors (image-like and text-like); None for exact search.
+    """
+
+    index_type: str
+    vectors: int  # how many it held when built
+    seconds: float
+    nprobe: int | None = None
+    recall_at_10: float | None = None  # image-like queries
+    text_recall_at_10: float | None = None  # text-like queries
+    text_queries: str | None = None  # "model": the model's own text vectors; "synthetic": stand-ins
+
+    @property
+    def exact(self) -> bool:
+        return self.nprobe is None
 
 
 @dataclass(frozen=True)

@@ -105,11 +105,26 @@ def _v4_locations_and_generation_status(connection: Connection) -> None:
     connection.execute(text("ALTER TABLE generations ADD COLUMN status VARCHAR(16) NOT NULL DEFAULT 'ready'"))
 
 
+
+def _record_index_builds(connection: Connection) -> None:
+    """Version 5: how each generation's vector index was last built (type, nprobe, measured recall) (issue 8)."""
+    for column, kind in (
+        ("index_built_vectors", "INTEGER"),
+        ("index_build_seconds", "FLOAT"),
+        ("index_nprobe", "INTEGER"),
+        ("index_recall_at_10", "FLOAT"),
+        ("index_text_recall_at_10", "FLOAT"),
+        ("index_text_queries", "VARCHAR(16)"),
+    ):
+        connection.execute(text(f"ALTER TABLE generations ADD COLUMN {column} {kind}"))
+
+
 # MIGRATIONS[n] upgrades a database from version n + 1 to n + 2.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _add_image_geo,
     _add_index_runs,
     _v4_locations_and_generation_status,
+    _record_index_builds,
 ]
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 

@@ -34,9 +34,10 @@ from storage.geo import geo_info, geo_row, matching_ids_query
 from storage.killpoints import kill_point
 from storage.locations import LocationMethods, part_of, point, release
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
-from storage.records import Hit, ImageRecord, ModelIdentity, NewImage, SearchFilters, StoreStats
+from storage.index_policy import IndexPolicy
+from storage.records import Hit, ImageRecord, IndexBuild, ModelIdentity, NewImage, SearchFilters, StoreStats
 from storage.runs import RunLog
-from storage.vectors import VectorIndex
+from storage.vectors import TextQueries, VectorIndex
 from storage.write_errors import guard_writes, write_failure
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,20 @@ def _identity(generation: GenerationRow) -> ModelIdentity:
     return ModelIdentity(generation.model_id, generation.model_fingerprint, generation.dimension)
 
 
+def _index_build(generation: GenerationRow) -> IndexBuild | None:
+    if generation.index_built_vectors is None:
+        return None
+    return IndexBuild(
+        index_type=generation.index_type,
+        vectors=generation.index_built_vectors,
+        seconds=generation.index_build_seconds or 0.0,
+        nprobe=generation.index_nprobe,
+        recall_at_10=generation.index_recall_at_10,
+        text_recall_at_10=generation.index_text_recall_at_10,
+        text_queries=generation.index_text_queries,
+    )
+
+
 class Store(LocationMethods, GenerationMethods):
     """Catalog + vector index of one data directory.
 
@@ -76,10 +91,19 @@ class Store(LocationMethods, GenerationMethods):
     second writer gets :class:`StoreLockedError` instead of corrupting anything.
     Readers take no lock and may run beside a writer. ``recover=False`` opens the
     files as they are on disk (for ``rsclip check``), without reconciling them.
+
+    The vector index type follows the collection's size (``index_policy``): a writer
+    checks it at every save and rebuilds, measuring an approximate index's recall.
     """
 
     def __init__(
-        self, data_dir: str | Path, *, database_url: str | None = None, writable: bool = False, recover: bool = True
+        self,
+        data_dir: str | Path,
+        *,
+        database_url: str | None = None,
+        writable: bool = False,
+        recover: bool = True,
+        index_policy: IndexPolicy | None = None,
     ):
         self.data_dir = Path(data_dir)
         if not writable and not self.data_dir.is_dir():
@@ -88,6 +112,8 @@ class Store(LocationMethods, GenerationMethods):
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.writable = writable
+        self.index_policy = index_policy or IndexPolicy()
+        self._text_queries: TextQueries = None
         self._lock = FileLock(str(self.data_dir / LOCK_FILE)) if writable else None
         if self._lock is not None:
             try:
@@ -199,15 +225,23 @@ class Store(LocationMethods, GenerationMethods):
         self._require_writable()
         if self._generation is None:
             return
+        rebuilt = self._vectors.rebuild_if_needed(self.index_policy, self._text_queries)
+        build = None
+        if rebuilt is not None:
+            self._vectors, build = rebuilt  # searches already running finish on the old index
         self._vectors.save(self._vectors_path(self._generation))
+        values = dict(vector_count=self._vectors.count, index_version=GenerationRow.index_version + 1)
+        if build is not None:
+            values.update(_build_columns(build))
         kill_point("store.save")
         with Session(self._engine) as session, session.begin():
-            session.execute(
-                update(GenerationRow)
-                .where(GenerationRow.id == self._generation.id)
-                .values(vector_count=self._vectors.count, index_version=GenerationRow.index_version + 1)
-            )
+            session.execute(update(GenerationRow).where(GenerationRow.id == self._generation.id).values(**values))
         self._generation = self._load_active_generation()
+
+    def calibrate_with(self, text_queries: TextQueries) -> None:
+        """Give the store the model's vectors of typical text queries (a callable, called only
+        when an approximate index is built), so its recall is measured on real text queries."""
+        self._text_queries = text_queries
 
     @property
     def runs(self) -> RunLog:
@@ -297,6 +331,7 @@ class Store(LocationMethods, GenerationMethods):
             disk_bytes=sum(files.values()),
             database_url=self.database_url,
             files=files,
+            index_build=None if self._generation is None else _index_build(self._generation),
         )
 
     # -- consistency ----------------------------------------------------------
@@ -389,3 +424,15 @@ class Store(LocationMethods, GenerationMethods):
         ids = np.array([row[0] for row in well_formed], dtype=np.int64)
         vectors = np.frombuffer(b"".join(row[1] for row in well_formed), dtype=np.float32)
         return ids, vectors.reshape(len(well_formed), self._generation.dimension)
+
+
+def _build_columns(build: IndexBuild) -> dict:
+    return dict(
+        index_type=build.index_type,
+        index_built_vectors=build.vectors,
+        index_build_seconds=build.seconds,
+        index_nprobe=build.nprobe,
+        index_recall_at_10=build.recall_at_10,
+        index_text_recall_at_10=build.text_recall_at_10,
+        index_text_queries=build.text_queries,
+    )

@@ -14,6 +14,9 @@ import pytest
 from PIL import Image
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Commands pick the fastest precision for the machine (bf16 on some CPUs, not others);
+# tests compare against fp32 vectors, so they run the fp32 reference unless they ask.
+os.environ.setdefault("RSCLIP_PRECISION", "fp32")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

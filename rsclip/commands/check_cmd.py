@@ -77,7 +77,7 @@ def _reembed(store, target, settings: Settings, args) -> list[str]:
     from rsclip.searcher import model_identity
     from storage import ModelMismatchError
 
-    encoder = load_model(settings.model or target.model.model_id)
+    encoder = load_model(settings.model or target.model.model_id, settings.runtime())
     if model_identity(encoder).fingerprint != target.model.fingerprint:
         raise ModelMismatchError(
             f"--model {settings.model} is not the model of the index ({target.model.model_id}); "

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
-from rsclip.settings import ENV_DATA_DIR, ENV_DATABASE_URL, ENV_MODEL, Settings
+from encoder.runtime import PRECISIONS, Runtime
+from rsclip.settings import ENV_BATCH_SIZE, ENV_DATA_DIR, ENV_DATABASE_URL, ENV_DEVICE, ENV_MODEL, ENV_PRECISION, Settings
 from storage import Store, StoreNotFoundError
+
+log = logging.getLogger(__name__)
 
 MODEL_FOR_INDEX = "Hugging Face id or local checkpoint folder; default: the index's model, else lcybuaa/Git-RSCLIP"
 MODEL_FOR_QUERY = "model to encode queries; must be the one the index was built with (default: that one)"
@@ -25,16 +29,43 @@ def add_common(parser: argparse.ArgumentParser, *, model_help: str = MODEL_FOR_Q
     )
 
 
+def add_runtime(parser: argparse.ArgumentParser, *, batch_size: bool = True) -> None:
+    """Flags that say how to run the model (without them: the settings' environment, else this machine's best)."""
+    parser.add_argument(
+        "--device", metavar="DEVICE", help=f"cpu, cuda or cuda:N; default: cuda when present, else cpu (env ${ENV_DEVICE})"
+    )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="number format of the model; default: bf16 on CPUs with AMX/AVX512-BF16 and on GPUs that "
+        f"have it, fp16 on other GPUs, else fp32 (env ${ENV_PRECISION})",
+    )
+    if batch_size:
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            metavar="N",
+            help=f"images per model call; default 8 on a CPU, 64 on a GPU (env ${ENV_BATCH_SIZE})",
+        )
+
+
 def add_pipeline_flags(parser: argparse.ArgumentParser) -> None:
     """Flags of the commands that read images through the indexer's pipeline (index, embed)."""
-    parser.add_argument("--batch-size", type=int, default=16, metavar="N", help="images per model call (16)")
+    add_runtime(parser)
     parser.add_argument("--workers", type=int, default=2, metavar="N", help="decode threads (2)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def settings_from(args) -> Settings:
-    return Settings.from_env(args.data_dir, args.model, args.database_url)
+    return Settings.from_env(
+        args.data_dir,
+        args.model,
+        args.database_url,
+        device=getattr(args, "device", None),
+        precision=getattr(args, "precision", None),
+        batch_size=getattr(args, "batch_size", None),
+    )
 
 
 def _require_index(settings: Settings) -> None:
@@ -55,9 +86,11 @@ def open_writable(settings: Settings, *, recover: bool = True) -> Store:
     return Store(settings.data_dir, database_url=settings.database_url, writable=True, recover=recover)
 
 
-def load_model(model: str):
+def load_model(model: str, runtime: Runtime):
+    """Load ``model`` to run as ``runtime`` says (``Settings.runtime()``: flags, environment, else this machine)."""
     from encoder import load_encoder
 
-    return load_encoder(model)
+    log.info("encoder runtime: %s", runtime.describe())
+    return load_encoder(model, runtime=runtime)
 
 

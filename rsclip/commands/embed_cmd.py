@@ -33,12 +33,13 @@ def run(args, settings: Settings) -> int:
     if bool(args.paths) == bool(args.text):
         raise UserError("give image PATHs or --text FILE (one of the two)")
     lines = _read_lines(args.text) if args.text else None
-    encoder = load_model(settings.model_for_new_index())
+    runtime = settings.runtime()
+    encoder = load_model(settings.model_for_new_index(), runtime)
     if lines is not None:
         summary = embed_texts(encoder, lines, args.out)
     else:
         summary = embed_images(
-            encoder, args.paths, args.out, batch_size=args.batch_size, workers=args.workers, progress=not args.quiet
+            encoder, args.paths, args.out, batch_size=runtime.batch_size, workers=args.workers, progress=not args.quiet
         )
     if args.json:
         print(json.dumps(summary, indent=2))

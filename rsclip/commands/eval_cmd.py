@@ -74,7 +74,7 @@ def run_retrieval(args, settings: Settings) -> int:
 
     _check_run_options(args)
     captions = read_caption_file(args.captions)
-    encoder = load_model(settings.model_for_new_index())
+    encoder = load_model(settings.model_for_new_index(), settings.runtime())
     report = score(
         encoder, captions, args.images, split=args.split, batch_size=args.batch_size, workers=args.workers,
         progress=not (args.quiet or args.json),
@@ -119,7 +119,7 @@ def run_zeroshot(args, settings: Settings) -> int:
     _check_run_options(args)
     folders = read_class_folders(args.root)
     phrases = _read_class_names(args.class_names) if args.class_names else None
-    encoder = load_model(settings.model_for_new_index())
+    encoder = load_model(settings.model_for_new_index(), settings.runtime())
     report = score(
         encoder, folders, templates=args.template or DEFAULT_TEMPLATES, phrases=phrases,
         batch_size=args.batch_size, workers=args.workers, progress=not (args.quiet or args.json),

@@ -50,10 +50,11 @@ def run(args, settings: Settings) -> int:
     raster = raster_options(args)
     with Store(settings.data_dir, database_url=settings.database_url, writable=True) as store:
         recorded = store.model.model_id if store.model else None
-        encoder = load_model(settings.model or recorded or settings.model_for_new_index())
+        runtime = settings.runtime()
+        encoder = load_model(settings.model or recorded or settings.model_for_new_index(), runtime)
         store.bind_model(model_identity(encoder))
         run = IndexRun(
-            store, encoder, batch_size=args.batch_size, workers=args.workers, progress=not args.quiet,
+            store, encoder, batch_size=runtime.batch_size, workers=args.workers, progress=not args.quiet,
             raster=raster, max_pixels=args.max_pixels, limits=limits_from(args), prune=args.prune, rehash=args.rehash,
         )
         try:

@@ -34,10 +34,11 @@ def run(args, settings: Settings) -> int:
         if store.model is None:
             raise StoreNotFoundError(f"The index at {settings.data_dir} is empty: nothing to reindex.")
         old = store.model
-        encoder = load_model(settings.model or old.model_id)
+        runtime = settings.runtime()
+        encoder = load_model(settings.model or old.model_id, runtime)
         report = reindex(
             store, encoder, model_identity(encoder), keep=args.keep,
-            batch_size=args.batch_size, workers=args.workers, progress=not args.quiet,
+            batch_size=runtime.batch_size, workers=args.workers, progress=not args.quiet,
         )
     failures = [{"source": f.source, "member": f.member, "reason": f.reason} for f in report.failures]
     if args.json:

@@ -95,7 +95,7 @@ def run(args, settings: Settings) -> int:
     with open_existing(settings) as store:
         if store.model is None:
             raise StoreNotFoundError(f"The index at {settings.data_dir} is empty: run `rsclip index` first.")
-        searcher = Searcher(store, load_model(settings.model or store.model.model_id))
+        searcher = Searcher(store, load_model(settings.model or store.model.model_id, settings.runtime()))
         if searcher.encoder.spec.random_weights:
             print("note: this index uses a model with random weights; the ranking is meaningless", file=sys.stderr)
         if query_image is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rsclip.commands.common import add_common
+from rsclip.commands.common import add_common, add_runtime
 from rsclip.settings import Settings
 
 
@@ -16,6 +16,7 @@ def add_parser(commands) -> None:
         "API (OpenAPI at /docs). Binds to 127.0.0.1 unless --host says otherwise.",
     )
     add_common(parser)
+    add_runtime(parser, batch_size=False)
     add_server_flags(parser, DEFAULT_HOST, DEFAULT_PORT)
     parser.add_argument(
         "--max-upload-mb",

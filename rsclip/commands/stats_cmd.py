@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 from rsclip.commands.common import add_common, open_existing
 from rsclip.settings import Settings
-from storage import IndexRunRecord, RunFailure, StoreStats
+from storage import IndexBuild, IndexRunRecord, RunFailure, StoreStats
 
 FAILURES_SHOWN = 10  # in the text view; --json lists up to FAILURES_IN_JSON
 FAILURES_IN_JSON = 1000
@@ -34,6 +35,7 @@ def stats_json(stats: StoreStats) -> dict:
         "dimension": None if stats.model is None else stats.model.dimension,
         "index_type": stats.index_type,
         "index_version": stats.index_version,
+        "index_build": None if stats.index_build is None else asdict(stats.index_build),
         "disk_bytes": stats.disk_bytes,
         "database_url": stats.database_url,
     }
@@ -70,12 +72,25 @@ def run(args, settings: Settings) -> int:
     print(f"model          : {model.model_id if model else '(none yet)'}")
     print(f"dimension      : {model.dimension if model else '-'}")
     print(f"index type     : {stats.index_type or '-'} (version {stats.index_version})")
+    if stats.index_build is not None:
+        print(f"index quality  : {describe_build(stats.index_build)}")
     print(f"disk use       : {_human_bytes(stats.disk_bytes)}")
     print(f"sources        : {len(stats.sources)}")
     for source, count in sorted(stats.sources.items(), key=lambda item: -item[1])[:20]:
         print(f"  {count:>8}  {source}")
     _print_last_run(last, failures)
     return 0
+
+
+def describe_build(build: IndexBuild) -> str:
+    built = f"built at {build.vectors:,} vectors in {build.seconds:.1f} s"
+    if build.exact:
+        return f"exact search (recall 1.0), {built}"
+    text = "text" if build.text_queries == "model" else "synthetic text-like"
+    return (
+        f"recall@10 vs exact {build.recall_at_10:.3f} for image queries, {build.text_recall_at_10:.3f} for "
+        f"{text} queries, at nprobe {build.nprobe}; {built}"
+    )
 
 
 def _print_last_run(run: IndexRunRecord | None, failures: list[RunFailure]) -> None:

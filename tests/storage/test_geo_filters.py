@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from storage import GeoInfo, ModelIdentity, NewImage, SearchFilters, Store
 from storage.schema import CURRENT_VERSION
+from tests.storage.test_index_build_migration import DROP_INDEX_BUILD_COLUMNS
 
 DIM = 16
 START = date(2020, 1, 1)
@@ -120,6 +121,8 @@ def test_version_1_catalog_is_migrated_to_hold_geo_rows(tmp_path, store):
         connection.execute(text("DROP TABLE locations"))
         connection.execute(text("ALTER TABLE generations DROP COLUMN status"))
         connection.execute(text("UPDATE schema_version SET version = 1"))
+        for statement in DROP_INDEX_BUILD_COLUMNS.split(";")[:-1]:
+            connection.execute(text(statement))
     engine.dispose()
     with Store(tmp_path / "data") as reopened:
         assert reopened.get(8).geo is None  # the old catalog had no geo rows; now it can hold them

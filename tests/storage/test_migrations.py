@@ -10,6 +10,7 @@ from storage import Store
 from storage.check import check_store, repair_store
 from storage.schema import CURRENT_VERSION
 from tests.storage.test_check import saved_index
+from tests.storage.test_index_build_migration import DROP_INDEX_BUILD_COLUMNS
 from tests.storage.test_store import unit_vectors
 
 
@@ -25,6 +26,7 @@ def downgrade_to_version_1(data_dir) -> None:
         ALTER TABLE generations DROP COLUMN status;
         UPDATE schema_version SET version = 1;
         """
+        + DROP_INDEX_BUILD_COLUMNS
     )
     connection.commit()
     connection.close()
@@ -41,7 +43,7 @@ def test_a_version_1_catalog_gets_a_location_per_image_and_stays_consistent(tmp_
         assert store.recorded_location("/archive.zip", "chip_2.png").byte_size == 102
         assert check_store(store).ok
     connection = sqlite3.connect(tmp_path / "data" / "catalog.sqlite")
-    assert connection.execute("select version from schema_version").fetchone()[0] == CURRENT_VERSION == 4
+    assert connection.execute("select version from schema_version").fetchone()[0] == CURRENT_VERSION == 5
     assert connection.execute("select status from generations").fetchall() == [("ready",)]
 
 
@@ -70,6 +72,7 @@ def test_raster_chips_of_a_version_3_catalog_get_one_location_per_window(tmp_pat
     connection = sqlite3.connect(tmp_path / "data" / "catalog.sqlite")
     connection.executescript(
         "DROP TABLE locations; ALTER TABLE generations DROP COLUMN status; UPDATE schema_version SET version = 3;"
+        + DROP_INDEX_BUILD_COLUMNS
     )
     connection.close()
     with Store(tmp_path / "data", writable=True, recover=False) as store:

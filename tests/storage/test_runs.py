@@ -10,6 +10,7 @@ import numpy as np
 from storage import IndexRunRecord, ModelIdentity, NewImage, RunFailure, Store
 from storage import runs as run_log
 from storage.schema import CURRENT_VERSION
+from tests.storage.test_index_build_migration import DROP_INDEX_BUILD_COLUMNS
 
 MODEL = ModelIdentity("tiny", "f" * 64, 4)
 
@@ -35,6 +36,7 @@ def test_a_catalog_from_before_the_run_log_is_migrated_and_keeps_its_images(tmp_
         connection.execute("DROP TABLE locations")  # a later version's additions, so it is a true v2
         connection.execute("ALTER TABLE generations DROP COLUMN status")
         connection.execute("UPDATE schema_version SET version = 2")
+        connection.executescript(DROP_INDEX_BUILD_COLUMNS)
     with Store(tmp_path, writable=True) as store:
         assert store.count() == 1
         assert store.runs.last() is None

@@ -1,0 +1,191 @@
+"""Which FAISS index a collection of a given size gets, and how good an approximate one is.
+
+Exact search reads every vector for every query, so its latency grows with the bytes
+stored: about 20 ms per query at 256 MiB on a 2-core machine (65k vectors of 1024-d),
+280 ms at a million. Above that an IVF index (k-means cells; a query reads only the
+``nprobe`` nearest cells) answers in a few ms. IVF rather than HNSW because IVF removes
+and re-adds ids in place, which deletions and updates need, and builds in minutes, not
+hours, at a million vectors. Cells store vectors as fp16 (``SQfp16``): half the memory
+and half the bytes a query reads, at no measurable cost in recall (unit vectors; fp16
+keeps 3 significant digits of each coordinate, scores move by about 1e-4).
+
+What an IVF index loses is measured when it is built: recall@10 against exact search,
+for two kinds of probe queries, and ``nprobe`` is raised until both reach the target:
+
+- image-like: a stored vector moved a little (cosine 0.9 to it), as a query image is;
+- text-like: the model's own text vectors when the writer has the model (the indexer
+  passes vectors of a fixed set of typical queries); else synthetic ones: a stored
+  vector moved far (cosine 0.15 to it) towards a direction all these queries share.
+  Text vectors of a CLIP/SigLIP model sit in their own region (the modality gap) and
+  are only weakly similar to their best images (cosine 0.1-0.2), so their true
+  neighbours spread over more cells: they need more probes than image queries.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+
+EXACT_INDEX = "IDMap2,Flat"
+
+# Probe queries: cosine between a query and the stored vector it was made from.
+IMAGE_QUERY_COSINE = 0.9
+TEXT_QUERY_COSINE = 0.15
+TEXT_GAP_COSINE = 0.8  # how strongly text-like queries lean towards their shared direction
+
+
+@dataclass(frozen=True)
+class IndexPolicy:
+    """When to leave exact search, and what an approximate index must achieve."""
+
+    exact_max_bytes: int = 256 << 20  # exact search while it reads at most this per query
+    target_recall: float = 0.96  # recall@10 both probe kinds must reach (0.95 with a margin)
+    probe_queries: int = 200  # per kind; recall is then known to about +-0.01
+    cell_size: int = 1024  # vectors per IVF cell at build time (nlist ~ count / 1024, power of 2)
+    max_cell_size: int = 4096  # rebuild with more cells once the average cell has grown past this
+    min_train_per_cell: int = 39  # FAISS' own minimum for k-means
+    train_per_cell: int = 64  # k-means sample per cell: enough for stable cells, quick to train
+    seed: int = 0
+
+    def wants_exact(self, count: int, dimension: int) -> bool:
+        return count * dimension * 4 <= self.exact_max_bytes
+
+    def cells_for(self, count: int) -> int:
+        """A power of two near count / cell_size, with enough points per cell to train."""
+        cells = 2 ** max(0, round(math.log2(max(count / self.cell_size, 1))))
+        while cells > 1 and count < cells * self.min_train_per_cell:
+            cells //= 2
+        return cells
+
+    def plan(self, count: int, dimension: int, current_cells: int | None) -> str | None:
+        """The index type to rebuild into, or None to keep the current one.
+
+        ``current_cells`` is None for the exact index. Hysteresis (exact again only
+        below half the limit, more cells only after 4x growth) keeps a collection near
+        a boundary from being rebuilt at every save.
+        """
+        if current_cells is None:
+            if self.wants_exact(count, dimension):
+                return None
+            return ivf_type(self.cells_for(count))
+        if self.wants_exact(2 * count, dimension):
+            return EXACT_INDEX
+        if count > current_cells * self.max_cell_size:
+            return ivf_type(self.cells_for(count))
+        return None
+
+
+def ivf_type(cells: int) -> str:
+    return f"IVF{cells},SQfp16"
+
+
+@dataclass(frozen=True)
+class ProbeQueries:
+    image_like: np.ndarray
+    text_like: np.ndarray
+    text_source: str = "synthetic"  # or "model": real text vectors of the index's model
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    rows = np.ascontiguousarray(rows, dtype=np.float32)
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-12)
+
+
+def _move(rng: np.random.Generator, anchors: np.ndarray, cosine: float, towards: np.ndarray) -> np.ndarray:
+    """Unit vectors at ``cosine`` to each anchor, the rest in ``towards`` (made orthogonal)."""
+    towards = towards - (towards * anchors).sum(axis=1, keepdims=True) * anchors
+    towards = _unit(towards)
+    return _unit(cosine * anchors + math.sqrt(1 - cosine**2) * towards)
+
+
+def probe_queries(sample: np.ndarray, seed: int = 0, text_vectors: np.ndarray | None = None) -> ProbeQueries:
+    """Image-like queries made from stored vectors; text-like ones are ``text_vectors``
+    (the model's) when given, else made from stored vectors too (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    anchors = _unit(sample)
+    noise = rng.standard_normal(anchors.shape).astype(np.float32)
+    gap = _unit(rng.standard_normal((1, anchors.shape[1])).astype(np.float32))
+    text_direction = TEXT_GAP_COSINE * gap + math.sqrt(1 - TEXT_GAP_COSINE**2) * _unit(noise[::-1].copy())
+    image_like = _move(rng, anchors, IMAGE_QUERY_COSINE, noise)
+    if text_vectors is not None and len(text_vectors):
+        return ProbeQueries(image_like, _unit(text_vectors), "model")
+    return ProbeQueries(image_like, _move(rng, anchors, TEXT_QUERY_COSINE, text_direction))
+
+
+def exact_neighbours(
+    queries: np.ndarray, chunks: Iterable[tuple[np.ndarray, np.ndarray]], k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k (scores, ids) by inner product over (ids, vectors) chunks, in bounded memory."""
+    heap = faiss.ResultHeap(len(queries), k, keep_max=True)
+    for ids, vectors in chunks:
+        if not len(ids):
+            continue
+        scores, local = faiss.knn(queries, np.ascontiguousarray(vectors), min(k, len(ids)), metric=faiss.METRIC_INNER_PRODUCT)
+        found = np.where(local >= 0, ids[np.maximum(local, 0)], -1)
+        if scores.shape[1] < k:  # pad to k columns
+            pad = k - scores.shape[1]
+            scores = np.hstack([scores, np.full((len(queries), pad), -np.inf, dtype=np.float32)])
+            found = np.hstack([found, np.full((len(queries), pad), -1, dtype=np.int64)])
+        heap.add_result(scores, found)
+    heap.finalize()
+    return heap.D, heap.I
+
+
+def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
+    """Share of the true top-k ids (ignoring empty slots) that the approximate search returned."""
+    hits = total = 0
+    for row_found, row_truth in zip(found, truth):
+        wanted = set(int(i) for i in row_truth if i >= 0)
+        hits += len(wanted & set(int(i) for i in row_found))
+        total += len(wanted)
+    return hits / total if total else 1.0
+
+
+def choose_nprobe(
+    search: Callable[[np.ndarray, int], np.ndarray],
+    queries: ProbeQueries,
+    truth: ProbeQueries,
+    cells: int,
+    target: float,
+) -> tuple[int, float, float]:
+    """Smallest nprobe at which both kinds reach ``target`` (at most every cell, which is exact):
+    up a 1, 2, 3, 4, 6, 8, 12... ladder, then halving the gap below the first step that passes.
+
+    ``search(queries, nprobe)`` returns the ids found. Returns (nprobe, image recall, text recall).
+    """
+
+    def recalls(nprobe: int) -> tuple[float, float]:
+        return (
+            recall_at_k(search(queries.image_like, nprobe), truth.image_like),
+            recall_at_k(search(queries.text_like, nprobe), truth.text_like),
+        )
+
+    failing = 0
+    for nprobe in nprobe_ladder(cells):
+        image, text = recalls(nprobe)
+        if image >= target and text >= target:
+            break
+        failing = nprobe
+    for _ in range(2):  # the ladder's steps are up to 50% apart: narrow the last one down
+        middle = (failing + nprobe) // 2
+        if middle <= failing:
+            break
+        middle_image, middle_text = recalls(middle)
+        if middle_image >= target and middle_text >= target:
+            nprobe, image, text = middle, middle_image, middle_text
+        else:
+            failing = middle
+    return nprobe, image, text
+
+
+def nprobe_ladder(cells: int) -> list[int]:
+    """Powers of two and the steps halfway between them (x1.5), up to every cell."""
+    ladder, power = [], 1
+    while power < cells:
+        ladder += [power] if power < 2 else [power, power * 3 // 2]
+        power *= 2
+    return [step for step in ladder if step < cells] + [cells]
