@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -30,8 +30,10 @@ class Encoder:
     """A vision-language checkpoint behind a numpy interface.
 
     ``preprocess`` is pure CPU work and safe to call from decode worker threads;
-    ``encode_pixels`` and ``encode_texts`` run the model (serialised by a lock so
-    concurrent callers share one set of weights without oversubscribing cores).
+    ``encode_pixels`` and ``encode_texts`` run the model, one call at a time, always on
+    one thread the encoder keeps: concurrent callers share one set of weights without
+    oversubscribing cores, and torch's OpenMP team is built once, not once for every
+    thread that calls in (a web server runs each request on whichever pool thread is free).
     """
 
     def __init__(
@@ -55,7 +57,7 @@ class Encoder:
         self._image_features = self._model.get_image_features
         if compile_batch:  # full batches of this size run compiled (see encoder.runtime)
             self._image_features = CompiledForward(self._model.get_image_features, compile_batch)
-        self._lock = threading.Lock()
+        self._model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
         self._logit_scale = float(model.logit_scale.detach().float().exp())
         bias = getattr(model, "logit_bias", None)
         self._logit_bias = None if bias is None else float(bias.detach().float())
@@ -69,8 +71,7 @@ class Encoder:
     def encode_pixels(self, pixel_batch: np.ndarray) -> np.ndarray:
         """(n, 3, H, W) preprocessed pixels -> (n, dimension) unit vectors."""
         pixels = torch.from_numpy(np.ascontiguousarray(pixel_batch)).to(self.device, dtype=self._dtype)
-        with self._lock, torch.inference_mode():
-            return _normalise(_pooled(self._image_features(pixel_values=pixels)))
+        return self._on_model_thread(self._image_features, pixel_values=pixels)
 
     def prepare_for_queries(self) -> None:
         """For a server: compile the one-image path too (where compiling is on) and run
@@ -101,8 +102,14 @@ class Encoder:
         if not texts:
             return np.zeros((0, self.spec.dimension), dtype=np.float32)
         tokens = {name: value.to(self.device) for name, value in self.tokenize(texts).items()}
-        with self._lock, torch.inference_mode():
-            return _normalise(_pooled(self._model.get_text_features(**tokens)))
+        return self._on_model_thread(self._model.get_text_features, **tokens)
+
+    def _on_model_thread(self, forward, **inputs) -> np.ndarray:
+        def run() -> np.ndarray:
+            with torch.inference_mode():
+                return _normalise(_pooled(forward(**inputs)))
+
+        return self._model_thread.submit(run).result()
 
     # -- scores ---------------------------------------------------------------
     def probabilities(self, image_vectors: np.ndarray, text_vectors: np.ndarray) -> np.ndarray:

@@ -151,10 +151,13 @@ class CompiledForward:
     and runs the plain model from then on.
     """
 
-    def __init__(self, forward, batch_size: int):
+    def __init__(self, forward, batch_size: int, backend="inductor"):
         self._forward = forward
         self.batch_sizes = {batch_size}
-        self._compiled = torch.compile(forward, options={"freezing": True}, dynamic=False)
+        if backend == "inductor":
+            self._compiled = torch.compile(forward, options={"freezing": True}, dynamic=False)
+        else:  # another TorchDynamo backend
+            self._compiled = torch.compile(forward, backend=backend, dynamic=False)
         self.failed = False
 
     def __call__(self, *, pixel_values: torch.Tensor):
