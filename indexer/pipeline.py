@@ -47,6 +47,9 @@ from storage.killpoints import kill_point
 log = logging.getLogger(__name__)
 
 CHECKPOINT_SECONDS = 30.0
+# A checkpoint rewrites the whole FAISS file (4 GB at 1M x 1024); the catalog already holds
+# every vector, so checkpoints only speed up reopening. Keep their cost under ~10 % of a run.
+CHECKPOINT_COST_SHARE = 0.10
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ class IndexRun:
         self._encoding: tuple[list[NewImage], Future] | None = None  # the batch in the model now
         self._encode_pool: ThreadPoolExecutor | None = None
         self._last_checkpoint = time.monotonic()
+        self._checkpoint_interval = CHECKPOINT_SECONDS
 
     def run(self, paths: Iterable[str | Path]) -> IndexReport:
         started = time.monotonic()
@@ -292,9 +296,16 @@ class IndexRun:
         if final:
             self._store_encoded()
         self.changes.flush(final)  # content still in the model is placed at a later flush
-        if time.monotonic() - self._last_checkpoint > CHECKPOINT_SECONDS:
-            self.store.save()
-            self._last_checkpoint = time.monotonic()
+        if time.monotonic() - self._last_checkpoint > self._checkpoint_interval:
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Save FAISS, then space the next save so saving stays a small share of the run."""
+        started = time.monotonic()
+        self.store.save()
+        self._last_checkpoint = time.monotonic()
+        took = self._last_checkpoint - started
+        self._checkpoint_interval = max(CHECKPOINT_SECONDS, took / CHECKPOINT_COST_SHARE)
 
     def _store_encoded(self) -> None:
         """Wait for the batch in the model (an error there stops the run here) and store it."""
