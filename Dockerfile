@@ -16,6 +16,8 @@ COPY pyproject.toml README.md ./
 COPY encoder ./encoder
 COPY storage ./storage
 COPY indexer ./indexer
+COPY service ./service
+COPY evaluation ./evaluation
 COPY rsclip ./rsclip
 COPY search_api ./search_api
 RUN pip install . && useradd --create-home --uid 1000 rsclip && mkdir -p /data /models && chown rsclip /data /models

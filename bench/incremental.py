@@ -48,7 +48,7 @@ def main() -> None:
     from encoder import load_encoder
     from encoder.tiny_checkpoint import build_tiny_siglip
     from indexer import IndexRun
-    from rsclip.searcher import model_identity
+    from service.searcher import model_identity
     from storage import Store
 
     with tempfile.TemporaryDirectory() as scratch:

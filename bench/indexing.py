@@ -90,7 +90,7 @@ def bare_encoder(encoder, batches: list[np.ndarray]) -> float:
 def indexer_run(encoder, folder: Path, batch_size: int, workdir: Path):
     """``IndexRun`` end to end into a fresh store. Returns (images/s, {file name: vector})."""
     from indexer import IndexRun
-    from rsclip.searcher import model_identity
+    from service.searcher import model_identity
     from storage import Store
 
     with Store(workdir / "index", writable=True) as store:

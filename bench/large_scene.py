@@ -45,7 +45,7 @@ def main() -> None:
     from encoder import load_encoder
     from encoder.tiny_checkpoint import build_tiny_siglip
     from indexer import IndexRun
-    from rsclip.searcher import model_identity
+    from service.searcher import model_identity
     from storage import Store
 
     side = int(sys.argv[1]) if len(sys.argv) > 1 else 8000

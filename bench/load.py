@@ -110,7 +110,7 @@ def indexer_main(data_dir: str, model: str, chunks: list[str], pause: float) -> 
     """Add each chunk folder with its own run, pausing between, holding the write lock throughout."""
     from encoder import load_encoder
     from indexer import IndexRun
-    from rsclip.searcher import model_identity
+    from service.searcher import model_identity
     from storage import Store
 
     encoder = load_encoder(model)

@@ -73,7 +73,7 @@ class QueryResult:
 
 
 def _fill_store(store, encoder, items: int, anchors: np.ndarray) -> None:
-    from rsclip.searcher import model_identity
+    from service.searcher import model_identity
     from storage import NewImage
 
     store.bind_model(model_identity(encoder))
@@ -141,7 +141,7 @@ def _recall(store, queries: np.ndarray) -> float:
 def run_queries(encoder, items: int, query_images: list[Path], calls: int) -> QueryResult:
     from indexer import decode_image
     from indexer.probes import text_probe_vectors
-    from rsclip.searcher import Searcher
+    from service.searcher import Searcher
     from storage import Store
     from storage.vectors import VectorIndex
 

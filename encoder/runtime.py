@@ -4,7 +4,7 @@ Chosen per machine so that nobody has to know their CPU: bf16 where the CPU does
 arithmetic in hardware (AMX or AVX512-BF16: several times fp32 at cosine 0.9999 to
 the fp32 vectors), fp32 otherwise, half precision on a CUDA GPU. Any choice can be
 overridden (``--device``, ``--precision``, ``--batch-size``, or the environment, see
-``rsclip.settings``); fp32 stays the reference every fast path is measured against.
+``service.settings``); fp32 stays the reference every fast path is measured against.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.sources import SourceItem, iter_sources
-from rsclip.errors import UserError
+from service.errors import UserError
 
 ALL_SPLITS = "all"
 

@@ -17,8 +17,8 @@ import numpy as np
 from evaluation.plotting import plot_embedding_map, project_2d
 from indexer.decode import DecodeError, decode_image
 from indexer.sources import location, read_member
-from rsclip import __version__
-from rsclip.errors import UserError
+from service import __version__
+from service.errors import UserError
 from storage import ImageRecord, Store
 
 log = logging.getLogger(__name__)

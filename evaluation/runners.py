@@ -23,8 +23,8 @@ from evaluation.datasets import ALL_SPLITS, CaptionFile, ClassFolders, class_phr
 from evaluation.metrics import RetrievalScores, ZeroShotScores, retrieval_scores, zeroshot_scores
 from indexer.decode import DecodeError, decode_image
 from indexer.sources import location
-from rsclip import __version__
-from rsclip.errors import UserError
+from service import __version__
+from service.errors import UserError
 
 log = logging.getLogger(__name__)
 

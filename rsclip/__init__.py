@@ -1,3 +1,5 @@
-"""rsclip-search: command line, settings and the query service that ties the parts together."""
+"""rsclip-search's command line: the top floor over the query service, the indexer and the API."""
 
-__version__ = "0.1.0"
+from service import __version__
+
+__all__ = ["__version__"]

@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from rsclip import __version__
+from service import __version__
 
 EXIT_USER_ERROR = 1
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     from encoder import ModelNotFoundError
     from rsclip.commands.common import settings_from
-    from rsclip.errors import UserError
+    from service.errors import UserError
     from storage import StoreError
 
     try:

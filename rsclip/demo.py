@@ -15,7 +15,7 @@ from pathlib import Path
 from encoder import DEFAULT_MODEL, ModelNotFoundError, load_encoder
 from encoder.tiny_checkpoint import build_tiny_siglip
 from rsclip.samples import write_samples
-from rsclip.settings import ENV_DATA_DIR, Settings
+from service.settings import ENV_DATA_DIR, Settings
 
 DEMO_QUERIES = ("a river winding through farmland", "a dense residential area", "a forest next to a lake")
 
@@ -56,7 +56,7 @@ def run_demo(
     port: int = 7860,
 ) -> int:
     from indexer import IndexRun
-    from rsclip.searcher import Searcher, model_identity
+    from service.searcher import Searcher, model_identity
     from storage import Store
 
     if explicit_data_dir is None:

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from encoder import Encoder
-from rsclip import __version__
+from service import __version__
 from search_api.access import install_cors
 from search_api.admission import Admission
 from search_api.errors import install_error_handlers, refuse_oversized_bodies

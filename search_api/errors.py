@@ -15,8 +15,8 @@ from fastapi.responses import JSONResponse
 from indexer.decode import DecodeError, UnsupportedFormatError
 from indexer.limits import FailureKind
 from indexer.sources import MemberNotFoundError
-from rsclip.scoring import BadTemplateError
-from rsclip.searcher import UnknownImageError
+from service.scoring import BadTemplateError
+from service.searcher import UnknownImageError
 from search_api.access import AccessDeniedError
 from search_api.admission import ServerBusyError
 from search_api.request_checks import UnsupportedMediaTypeError

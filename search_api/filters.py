@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Query
 
-from rsclip.geo_results import make_filters
+from service.geo_results import make_filters
 from search_api.errors import BadRequestError
 from search_api.models import BBOX_HELP, FORMAT_HELP, ResultFormat, SearchFilterFields
 from storage import SearchFilters

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
-from rsclip.geo_results import parse_bbox
+from service.geo_results import parse_bbox
 
 MAX_K = 1000
 MAX_OFFSET = 100_000

@@ -2,7 +2,7 @@
 
 One read-only :class:`Store` (FAISS loaded once, SQLite opened per query) and one
 :class:`Encoder` (its lock serialises model calls), so concurrent requests are safe
-and nothing is loaded per request. Both sit in a :class:`~rsclip.live.LiveSearcher`,
+and nothing is loaded per request. Both sit in a :class:`~service.live.LiveSearcher`,
 which swaps in the index (and model) another process put in service, between
 requests, without a restart.
 """
@@ -15,9 +15,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from encoder import Encoder
-from rsclip.image_files import ThumbnailCache
-from rsclip.live import LiveSearcher
-from rsclip.searcher import Searcher
+from service.image_files import ThumbnailCache
+from service.live import LiveSearcher
+from service.searcher import Searcher
 from search_api.settings import ApiSettings
 from storage import Store, StoreNotFoundError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from indexer.sources import location
-from rsclip.geo_results import feature_collection, geo_json
+from service.geo_results import feature_collection, geo_json
 from search_api.models import ImageInfo, ResultFeatureCollection, SearchResult, SearchResults
 from storage import Hit, ImageRecord
 

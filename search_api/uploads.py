@@ -12,7 +12,7 @@ from fastapi import UploadFile
 from PIL import Image
 
 from indexer.decode import decode_image
-from rsclip.searcher import Searcher
+from service.searcher import Searcher
 from search_api.errors import BadRequestError, UploadTooLargeError
 from search_api.settings import ApiSettings
 

@@ -97,7 +97,7 @@ def check_store(store: Store) -> CheckReport:
 
 
 def _vector_count(store: Store, generation_id: int) -> int:
-    with Session(store._engine) as session:
+    with Session(store.engine) as session:
         query = select(func.count()).select_from(EmbeddingRow).where(EmbeddingRow.generation_id == generation_id)
         return session.execute(query).scalar_one()
 
@@ -111,7 +111,7 @@ def _check_catalog_vectors(store: Store, report: CheckReport, generation: Genera
             malformed += 1
         else:
             ids.append(image_id)
-    with Session(store._engine) as session:
+    with Session(store.engine) as session:
         without = session.execute(
             select(func.count()).select_from(ImageRow).where(
                 ~exists().where(EmbeddingRow.image_id == ImageRow.id, EmbeddingRow.generation_id == generation.id)
@@ -207,19 +207,19 @@ def repair_store(store: Store, report: CheckReport, reembed: Reembed | None = No
     if report.has("catalog-vectors-malformed"):
         done.append(f"deleted {_delete_malformed(store, generation)} malformed vector(s)")
     if report.has("images-without-file"):
-        with Session(store._engine) as session, session.begin():
+        with Session(store.engine) as session, session.begin():
             homeless = drop_homeless(session)
         done.append(f"deleted {len(homeless)} image(s) no file holds")
     if report.has("images-without-vector", "catalog-vectors-malformed") and reembed is not None:
-        with Session(store._engine, expire_on_commit=False) as session:
+        with Session(store.engine, expire_on_commit=False) as session:
             row = session.get(GenerationRow, generation.id)
         failures = reembed(GenerationBuild(store, row))
         done.append("re-embedded the images without a vector" + (f"; {len(failures)} could not be read" if failures else ""))
         done.extend(f"  not re-embedded: {failure}" for failure in failures)
     if done or report.has(*_FAISS_CODES):
         rebuilt = generations.build_vector_index(store, generation.id, generation.model.dimension)
-        with Session(store._engine, expire_on_commit=False) as session:
-            store._adopt(session.get(GenerationRow, generation.id), rebuilt)
+        with Session(store.engine, expire_on_commit=False) as session:
+            store.adopt_generation(session.get(GenerationRow, generation.id), rebuilt)
         store.save()
         done.append(f"rebuilt vectors-g{generation.id}.faiss from the catalog ({rebuilt.count} vectors)")
     return done
@@ -233,14 +233,14 @@ def _malformed(blob: bytes, dimension: int) -> bool:
 
 
 def _embedding_blobs(store: Store, generation_id: int) -> Iterator[tuple[int, bytes]]:
-    with Session(store._engine) as session:
+    with Session(store.engine) as session:
         query = select(EmbeddingRow.image_id, EmbeddingRow.vector).where(EmbeddingRow.generation_id == generation_id)
         yield from session.execute(query.execution_options(yield_per=4096))
 
 
 def _delete_malformed(store: Store, generation: GenerationInfo) -> int:
     bad = [i for i, blob in _embedding_blobs(store, generation.id) if _malformed(blob, generation.model.dimension)]
-    with Session(store._engine) as session, session.begin():
+    with Session(store.engine) as session, session.begin():
         for chunk in chunks(bad):
             session.execute(
                 delete(EmbeddingRow).where(EmbeddingRow.generation_id == generation.id, EmbeddingRow.image_id.in_(chunk))

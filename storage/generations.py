@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from storage.errors import StoreError
 from storage.killpoints import kill_point
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
+from storage.row_mapping import image_record, index_build_columns
 from storage.records import ImageRecord, IndexVersion, ModelIdentity
 from storage.vectors import VectorIndex
 
@@ -60,14 +61,14 @@ def _info(row: GenerationRow) -> GenerationInfo:
 
 
 def list_generations(store: "Store") -> list[GenerationInfo]:
-    with Session(store._engine) as session:
+    with Session(store.engine) as session:
         return [_info(row) for row in session.execute(select(GenerationRow).order_by(GenerationRow.id)).scalars()]
 
 
 def stream_vectors(store: "Store", generation_id: int, chunk_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Every vector of a generation as (ids, vectors) chunks, in id order, in bounded memory."""
     last_id = -1
-    with Session(store._engine) as session:
+    with Session(store.engine) as session:
         while True:
             rows = session.execute(
                 select(EmbeddingRow.image_id, EmbeddingRow.vector)
@@ -112,25 +113,23 @@ class GenerationBuild:
 
     def progress(self) -> tuple[int, int]:
         """(images that have a vector here, images in the catalog)."""
-        with Session(self._store._engine) as session:
+        with Session(self._store.engine) as session:
             total = session.execute(select(func.count()).select_from(ImageRow)).scalar_one()
             pending = session.execute(select(func.count()).select_from(ImageRow).where(self._pending())).scalar_one()
         return total - pending, total
 
     def pending_sources(self) -> list[str]:
         """Sources (folders, archives) with images that still lack a vector here."""
-        with Session(self._store._engine) as session:
+        with Session(self._store.engine) as session:
             query = select(ImageRow.source).where(self._pending()).distinct().order_by(ImageRow.source)
             return list(session.execute(query).scalars())
 
     def pending_images(self, source: str) -> list[ImageRecord]:
-        from storage.store import _record
-
-        with Session(self._store._engine) as session:
+        with Session(self._store.engine) as session:
             rows = session.execute(
                 select(ImageRow).where(ImageRow.source == source, self._pending()).order_by(ImageRow.member)
             ).scalars()
-            return [_record(row) for row in rows]
+            return [image_record(row) for row in rows]
 
     def add(self, image_ids: list[int], vectors: np.ndarray) -> None:
         """Commit one batch of vectors: after this, a crash no longer loses them."""
@@ -139,7 +138,7 @@ class GenerationBuild:
             raise ValueError(f"{len(image_ids)} ids but {len(vectors)} vectors")
         if len(vectors) and vectors.shape[1] != self._row.dimension:
             raise ValueError(f"vectors have {vectors.shape[1]} dimensions, the generation {self._row.dimension}")
-        with Session(self._store._engine) as session, session.begin():
+        with Session(self._store.engine) as session, session.begin():
             session.add_all(
                 EmbeddingRow(image_id=int(image_id), generation_id=self.id, vector=vector.tobytes())
                 for image_id, vector in zip(image_ids, vectors)
@@ -158,16 +157,14 @@ class GenerationBuild:
                 f"{total - done} of {total} image(s) have no vector in the new generation yet; "
                 f"the generation in service is unchanged."
             )
-        from storage.store import _build_columns
-
         vectors = build_vector_index(store, self.id, self._row.dimension)
         index_build = None
-        rebuilt = vectors.rebuild_if_needed(store.index_policy, store._text_queries)  # by size, as on save
+        rebuilt = vectors.rebuild_if_needed(store.index_policy, store.text_queries)  # by size, as on save
         if rebuilt is not None:
             vectors, index_build = rebuilt
-        vectors.save(store._vectors_path(self._row))
+        vectors.save(store.vectors_path(self._row))
         kill_point("reindex.before-switch")
-        with Session(store._engine, expire_on_commit=False) as session, session.begin():
+        with Session(store.engine, expire_on_commit=False) as session, session.begin():
             session.execute(
                 update(GenerationRow)
                 .where(GenerationRow.active, GenerationRow.id != self.id)
@@ -181,18 +178,18 @@ class GenerationBuild:
                     status=READY,
                     vector_count=vectors.count,
                     index_version=GenerationRow.index_version + 1,
-                    **(_build_columns(index_build) if index_build else {}),
+                    **(index_build_columns(index_build) if index_build else {}),
                 )
             )
             row = session.get(GenerationRow, self.id)
-        store._adopt(row, vectors)
+        store.adopt_generation(row, vectors)
         kill_point("reindex.after-switch")
         drop_retiring(store)
 
 
 def begin(store: "Store", model: ModelIdentity, index_type: str) -> GenerationBuild:
     """Resume the building generation of ``model``, or start one (dropping a build for another model)."""
-    with Session(store._engine, expire_on_commit=False) as session, session.begin():
+    with Session(store.engine, expire_on_commit=False) as session, session.begin():
         for row in session.execute(select(GenerationRow).where(GenerationRow.status == BUILDING)).scalars():
             if row.model_fingerprint == model.fingerprint and row.dimension == model.dimension:
                 log.info("resuming generation %d (%s)", row.id, row.model_id)
@@ -213,7 +210,7 @@ def begin(store: "Store", model: ModelIdentity, index_type: str) -> GenerationBu
 
 def drop_retiring(store: "Store") -> int:
     """Delete retired generations (rows, vectors, FAISS files) and FAISS files no generation owns."""
-    with Session(store._engine) as session, session.begin():
+    with Session(store.engine) as session, session.begin():
         retiring = list(session.execute(select(GenerationRow.id).where(GenerationRow.status == RETIRING)).scalars())
         if retiring:
             session.execute(delete(GenerationRow).where(GenerationRow.id.in_(retiring)))  # embeddings cascade
@@ -265,6 +262,6 @@ class GenerationMethods:
             row = session.execute(select(GenerationRow.id, GenerationRow.index_version).where(GenerationRow.active)).first()
         return None if row is None else IndexVersion(row[0], row[1])
 
-    def _adopt(self, generation: GenerationRow, vectors: VectorIndex) -> None:
+    def adopt_generation(self, generation: GenerationRow, vectors: VectorIndex) -> None:
         """Serve a generation just switched to (by :meth:`GenerationBuild.switch`)."""
         self._generation, self._vectors = generation, vectors

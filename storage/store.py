@@ -30,12 +30,13 @@ from storage import generations
 from storage.catalog import CATALOG_FILE, default_database_url, open_catalog  # noqa: F401 (re-exported)
 from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError, StoreWriteError
 from storage.generations import GenerationMethods
-from storage.geo import geo_info, geo_row, matching_ids_query
+from storage.geo import matching_ids_query
 from storage.killpoints import kill_point
 from storage.locations import LocationMethods, part_of, point, release
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
 from storage.index_policy import IndexPolicy
 from storage.records import Hit, ImageRecord, IndexBuild, ModelIdentity, NewImage, SearchFilters, StoreStats
+from storage.row_mapping import image_record, image_row, index_build_columns, index_build_of, model_identity_of
 from storage.runs import RunLog
 from storage.vectors import TextQueries, VectorIndex
 from storage.write_errors import guard_writes, write_failure
@@ -43,45 +44,6 @@ from storage.write_errors import guard_writes, write_failure
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".write.lock"
-
-
-def _record(row: ImageRow) -> ImageRecord:
-    return ImageRecord(
-        id=row.id,
-        source=row.source,
-        member=row.member,
-        sha256=row.sha256,
-        byte_size=row.byte_size,
-        width=row.width,
-        height=row.height,
-        format=row.format,
-        mtime=row.mtime,
-        added_at=row.added_at,
-        geo=geo_info(row.geo),
-    )
-
-
-def _image_row(image: NewImage) -> ImageRow:
-    fields = {name: value for name, value in image.__dict__.items() if name != "geo"}
-    return ImageRow(**fields, geo=None if image.geo is None else geo_row(image.geo))
-
-
-def _identity(generation: GenerationRow) -> ModelIdentity:
-    return ModelIdentity(generation.model_id, generation.model_fingerprint, generation.dimension)
-
-
-def _index_build(generation: GenerationRow) -> IndexBuild | None:
-    if generation.index_built_vectors is None:
-        return None
-    return IndexBuild(
-        index_type=generation.index_type,
-        vectors=generation.index_built_vectors,
-        seconds=generation.index_build_seconds or 0.0,
-        nprobe=generation.index_nprobe,
-        recall_at_10=generation.index_recall_at_10,
-        text_recall_at_10=generation.index_text_recall_at_10,
-        text_queries=generation.index_text_queries,
-    )
 
 
 class Store(LocationMethods, GenerationMethods):
@@ -146,8 +108,18 @@ class Store(LocationMethods, GenerationMethods):
 
     # -- model ----------------------------------------------------------------
     @property
+    def engine(self):
+        """The SQLAlchemy engine of the catalog, for the store's own modules (generations, check)."""
+        return self._engine
+
+    @property
+    def text_queries(self) -> TextQueries:
+        """Typical text queries handed over for calibrating an approximate index (or None)."""
+        return self._text_queries
+
+    @property
     def model(self) -> ModelIdentity | None:
-        return None if self._generation is None else _identity(self._generation)
+        return None if self._generation is None else model_identity_of(self._generation)
 
     @guard_writes
     def bind_model(self, identity: ModelIdentity) -> None:
@@ -167,7 +139,7 @@ class Store(LocationMethods, GenerationMethods):
                 session.add(generation)
             self._generation, self._vectors = generation, vectors
             return
-        current = _identity(self._generation)
+        current = model_identity_of(self._generation)
         if current.fingerprint != identity.fingerprint or current.dimension != identity.dimension:
             raise ModelMismatchError(
                 f"The index at {self.data_dir} was built with model '{current.model_id}' "
@@ -203,7 +175,7 @@ class Store(LocationMethods, GenerationMethods):
         if vectors.shape[1] != self._generation.dimension:
             raise ValueError(f"vectors have {vectors.shape[1]} dimensions, the index {self._generation.dimension}")
         with Session(self._engine) as session, session.begin():
-            rows = [_image_row(image) for image in images]
+            rows = [image_row(image) for image in images]
             session.add_all(rows)
             session.flush()
             ids = [row.id for row in rows]
@@ -229,10 +201,10 @@ class Store(LocationMethods, GenerationMethods):
         build = None
         if rebuilt is not None:
             self._vectors, build = rebuilt  # searches already running finish on the old index
-        self._vectors.save(self._vectors_path(self._generation))
+        self._vectors.save(self.vectors_path(self._generation))
         values = dict(vector_count=self._vectors.count, index_version=GenerationRow.index_version + 1)
         if build is not None:
-            values.update(_build_columns(build))
+            values.update(index_build_columns(build))
         kill_point("store.save")
         with Session(self._engine) as session, session.begin():
             session.execute(update(GenerationRow).where(GenerationRow.id == self._generation.id).values(**values))
@@ -256,12 +228,12 @@ class Store(LocationMethods, GenerationMethods):
     def get(self, image_id: int) -> ImageRecord | None:
         with Session(self._engine) as session:
             row = session.get(ImageRow, int(image_id))
-            return None if row is None else _record(row)
+            return None if row is None else image_record(row)
 
     def get_many(self, image_ids: Sequence[int]) -> dict[int, ImageRecord]:
         with Session(self._engine) as session:
             rows = session.execute(select(ImageRow).where(ImageRow.id.in_([int(i) for i in image_ids])))
-            return {row.id: _record(row) for row in rows.scalars()}
+            return {row.id: image_record(row) for row in rows.scalars()}
 
     def vector(self, image_id: int) -> np.ndarray | None:
         if self._vectors is None:
@@ -331,7 +303,7 @@ class Store(LocationMethods, GenerationMethods):
             disk_bytes=sum(files.values()),
             database_url=self.database_url,
             files=files,
-            index_build=None if self._generation is None else _index_build(self._generation),
+            index_build=None if self._generation is None else index_build_of(self._generation),
         )
 
     # -- consistency ----------------------------------------------------------
@@ -383,9 +355,9 @@ class Store(LocationMethods, GenerationMethods):
             try:
                 self._generation, self._vectors = generation, self._open_vectors(generation)
             except RuntimeError:
-                if not self._vectors_path(generation).exists():
+                if not self.vectors_path(generation).exists():
                     continue  # a reindex deleted it between the check and the read: look again
-                log.warning("%s cannot be read; rebuilding it from the catalog", self._vectors_path(generation))
+                log.warning("%s cannot be read; rebuilding it from the catalog", self.vectors_path(generation))
                 self._generation, self._vectors = generation, VectorIndex.create(generation.dimension)
             if recover:
                 self.reconcile()
@@ -398,11 +370,11 @@ class Store(LocationMethods, GenerationMethods):
         with Session(self._engine, expire_on_commit=False) as session:
             return session.execute(select(GenerationRow).where(GenerationRow.active)).scalars().first()
 
-    def _vectors_path(self, generation: GenerationRow) -> Path:
+    def vectors_path(self, generation: GenerationRow) -> Path:
         return self.data_dir / f"vectors-g{generation.id}.faiss"
 
     def _open_vectors(self, generation: GenerationRow) -> VectorIndex:
-        path = self._vectors_path(generation)
+        path = self.vectors_path(generation)
         if not path.is_file():
             return VectorIndex.create(generation.dimension)
         vectors = VectorIndex.load(path)
@@ -424,15 +396,3 @@ class Store(LocationMethods, GenerationMethods):
         ids = np.array([row[0] for row in well_formed], dtype=np.int64)
         vectors = np.frombuffer(b"".join(row[1] for row in well_formed), dtype=np.float32)
         return ids, vectors.reshape(len(well_formed), self._generation.dimension)
-
-
-def _build_columns(build: IndexBuild) -> dict:
-    return dict(
-        index_type=build.index_type,
-        index_built_vectors=build.vectors,
-        index_build_seconds=build.seconds,
-        index_nprobe=build.nprobe,
-        index_recall_at_10=build.recall_at_10,
-        index_text_recall_at_10=build.text_recall_at_10,
-        index_text_queries=build.text_queries,
-    )

@@ -55,7 +55,7 @@ def index_into(data_dir: Path, encoder, paths, **raster_options):
     """Index ``paths`` with real parts; return (report, records sorted by id)."""
     from indexer import IndexRun
     from indexer.raster import RasterOptions
-    from rsclip.searcher import model_identity
+    from service.searcher import model_identity
     from storage import Store
 
     with Store(data_dir, writable=True) as store:

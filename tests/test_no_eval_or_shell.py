@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-PACKAGES = ["encoder", "indexer", "storage", "rsclip", "search_api", "evaluation"]
+PACKAGES = ["encoder", "indexer", "storage", "service", "rsclip", "search_api", "evaluation"]
 BUILTINS = {"eval", "exec", "compile", "__import__"}
 MODULE_CALLS = {("os", "system"), ("os", "popen"), ("pickle", "loads"), ("pickle", "load"), ("marshal", "loads")}
 SHELL_MODULES = {"subprocess", "pty", "commands"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from rsclip.commands.common import add_common, load_model, open_writable
-from rsclip.settings import Settings
+from service.settings import Settings
 
 EXIT_PROBLEMS = 2
 
@@ -74,7 +74,7 @@ def run(args, settings: Settings) -> int:
 
 def _reembed(store, target, settings: Settings, args) -> list[str]:
     from indexer.reindex import embed_pending
-    from rsclip.searcher import model_identity
+    from service.searcher import model_identity
     from storage import ModelMismatchError
 
     encoder = load_model(settings.model or target.model.model_id, settings.runtime())

@@ -6,7 +6,7 @@ import argparse
 import logging
 
 from encoder.runtime import PRECISIONS, Runtime
-from rsclip.settings import ENV_BATCH_SIZE, ENV_DATA_DIR, ENV_DATABASE_URL, ENV_DEVICE, ENV_MODEL, ENV_PRECISION, Settings
+from service.settings import ENV_BATCH_SIZE, ENV_DATA_DIR, ENV_DATABASE_URL, ENV_DEVICE, ENV_MODEL, ENV_PRECISION, Settings
 from storage import Store, StoreNotFoundError
 
 log = logging.getLogger(__name__)

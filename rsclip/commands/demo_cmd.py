@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rsclip.commands.common import add_common
 from rsclip.commands.serve_cmd import add_server_flags
-from rsclip.settings import Settings
+from service.settings import Settings
 from search_api.settings import DEFAULT_HOST, DEFAULT_PORT
 
 

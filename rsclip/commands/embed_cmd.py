@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from rsclip.commands.common import add_common, add_pipeline_flags, load_model
-from rsclip.errors import UserError
-from rsclip.settings import Settings
+from service.errors import UserError
+from service.settings import Settings
 
 TEXT_BATCH = 64
 
@@ -70,7 +70,7 @@ def _read_lines(path: str) -> list[tuple[int, str]]:
 
 def embed_texts(encoder, lines: list[tuple[int, str]], out: str) -> dict:
     from indexer.features import TEXT_COLUMNS, FeatureWriter
-    from rsclip.searcher import model_identity
+    from service.searcher import model_identity
 
     with FeatureWriter(out, TEXT_COLUMNS, model_identity(encoder), kind="text") as writer:
         for start in range(0, len(lines), TEXT_BATCH):
@@ -83,7 +83,7 @@ def embed_texts(encoder, lines: list[tuple[int, str]], out: str) -> dict:
 def embed_images(encoder, paths: list[str], out: str, **options) -> dict:
     from indexer import IndexRun
     from indexer.features import IMAGE_COLUMNS, FeatureSink, FeatureWriter
-    from rsclip.searcher import model_identity
+    from service.searcher import model_identity
 
     with FeatureWriter(out, IMAGE_COLUMNS, model_identity(encoder), kind="image") as writer:
         report = IndexRun(FeatureSink(writer), encoder, **options).run(paths)

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from rsclip.commands.common import load_model
-from rsclip.errors import UserError
-from rsclip.settings import ENV_MODEL, Settings
+from service.errors import UserError
+from service.settings import ENV_MODEL, Settings
 
 SHOWN_EXCLUDED = 10
 

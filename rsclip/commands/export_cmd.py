@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from rsclip.commands.common import add_common, open_existing
-from rsclip.settings import Settings
+from service.settings import Settings
 from storage import StoreNotFoundError
 
 EXPORT_NAME = "vectors"

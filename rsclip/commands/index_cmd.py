@@ -7,8 +7,8 @@ import json
 from rsclip.commands.common import MODEL_FOR_INDEX, add_common, add_pipeline_flags, load_model
 from rsclip.commands.limit_flags import EXIT_INPUTS_FAILED, add_limit_flags, limits_from
 from rsclip.commands.raster_args import add_raster_arguments, raster_options
-from rsclip.errors import UserError
-from rsclip.settings import Settings
+from service.errors import UserError
+from service.settings import Settings
 from storage import Store, StoreWriteError
 
 
@@ -45,7 +45,7 @@ def add_parser(commands) -> None:
 def run(args, settings: Settings) -> int:
     from indexer import IndexRun
     from indexer.report import failure_json, failures_by_kind, kinds_text
-    from rsclip.searcher import model_identity
+    from service.searcher import model_identity
 
     raster = raster_options(args)
     with Store(settings.data_dir, database_url=settings.database_url, writable=True) as store:

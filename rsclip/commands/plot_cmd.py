@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from rsclip.commands.common import add_common, open_existing
-from rsclip.errors import UserError
-from rsclip.settings import Settings
+from service.errors import UserError
+from service.settings import Settings
 
 
 def add_parser(commands) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from rsclip.commands.common import add_common, open_writable
-from rsclip.settings import Settings
+from service.settings import Settings
 
 
 def add_parser(commands) -> None:

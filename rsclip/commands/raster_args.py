@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from indexer.raster import RasterOptions
-from rsclip.errors import UserError
+from service.errors import UserError
 
 
 def add_raster_arguments(parser: argparse.ArgumentParser) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from rsclip.commands.common import add_common, add_pipeline_flags, load_model, open_writable
-from rsclip.errors import UserError
-from rsclip.settings import Settings
+from service.errors import UserError
+from service.settings import Settings
 from storage import StoreNotFoundError
 
 
@@ -28,7 +28,7 @@ def add_parser(commands) -> None:
 
 def run(args, settings: Settings) -> int:
     from indexer.reindex import reindex
-    from rsclip.searcher import model_identity
+    from service.searcher import model_identity
 
     with open_writable(settings) as store:
         if store.model is None:

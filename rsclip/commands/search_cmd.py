@@ -10,9 +10,9 @@ from PIL import Image
 
 from indexer.sources import location
 from rsclip.commands.common import add_common, load_model, open_existing
-from rsclip.errors import UserError
-from rsclip.geo_results import feature_collection, geo_json, make_filters
-from rsclip.settings import Settings
+from service.errors import UserError
+from service.geo_results import feature_collection, geo_json, make_filters
+from service.settings import Settings
 from storage import Hit, StoreNotFoundError
 
 
@@ -78,7 +78,7 @@ def _print_hits(hits: list[Hit], offset: int) -> None:
 
 
 def run(args, settings: Settings) -> int:
-    from rsclip.searcher import Searcher, UnknownImageError
+    from service.searcher import Searcher, UnknownImageError
 
     modes = [args.query is not None, args.image is not None, args.similar is not None]
     if sum(modes) != 1:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rsclip.commands.common import add_common, add_runtime
-from rsclip.settings import Settings
+from service.settings import Settings
 
 
 def add_parser(commands) -> None:

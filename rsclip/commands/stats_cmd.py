@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 
 from rsclip.commands.common import add_common, open_existing
-from rsclip.settings import Settings
+from service.settings import Settings
 from storage import IndexBuild, IndexRunRecord, RunFailure, StoreStats
 
 FAILURES_SHOWN = 10  # in the text view; --json lists up to FAILURES_IN_JSON

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from rsclip.image_files import (
+from service.image_files import (
     DEFAULT_THUMBNAIL_SIZE,
     THUMBNAIL_SIZES,
     original_bytes,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from rsclip.scoring import DEFAULT_TEMPLATE, classify, text_probabilities
+from service.scoring import DEFAULT_TEMPLATE, classify, text_probabilities
 from search_api.admission import ModelTurn
 from search_api.errors import BadRequestError
 from search_api.models import (

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from rsclip.cli import main
-from rsclip.errors import UserError
-from rsclip.settings import Settings
+from service.errors import UserError
+from service.settings import Settings
 
 
 def _index(capsys, *argv) -> dict:

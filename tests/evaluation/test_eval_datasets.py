@@ -7,7 +7,7 @@ import json
 import pytest
 
 from evaluation.datasets import class_phrase, read_caption_file, read_class_folders
-from rsclip.errors import UserError
+from service.errors import UserError
 
 
 def write_karpathy(path, images, dataset="toy"):

@@ -16,7 +16,7 @@ from evaluation.runners import (
     run_retrieval,
     run_zeroshot,
 )
-from rsclip.errors import UserError
+from service.errors import UserError
 
 
 @pytest.fixture

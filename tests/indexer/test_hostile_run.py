@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from indexer import IndexRun
-from rsclip.searcher import Searcher, model_identity
+from service.searcher import Searcher, model_identity
 from storage import Store
 from tests.indexer.hostile import build_hostile_corpus, hostile_limits, snapshot
 

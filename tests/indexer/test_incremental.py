@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from indexer import IndexRun
-from rsclip.searcher import model_identity
+from service.searcher import model_identity
 from storage import Store
 from storage.check import check_store
 from tests.conftest import noise_image

@@ -9,7 +9,7 @@ import numpy as np
 from indexer import IndexRun
 from indexer.raster import RasterOptions
 from indexer.reindex import reindex
-from rsclip.searcher import model_identity
+from service.searcher import model_identity
 from storage import Store
 from storage.check import check_store
 from tests.rasters import textured, write_geotiff

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from indexer import IndexRun
-from rsclip.searcher import model_identity
+from service.searcher import model_identity
 from storage import Store
 
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from indexer import IndexRun
-from rsclip.searcher import Searcher, model_identity
+from service.searcher import Searcher, model_identity
 from storage import Store
 
 

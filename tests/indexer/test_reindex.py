@@ -10,7 +10,7 @@ import pytest
 
 from indexer import IndexRun
 from indexer.reindex import reindex
-from rsclip.searcher import Searcher, model_identity
+from service.searcher import Searcher, model_identity
 from storage import Store
 from storage.check import check_store
 from storage.generations import list_generations

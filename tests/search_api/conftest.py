@@ -49,7 +49,7 @@ def _write_inputs(root: Path) -> list[Path]:
 def build_index(root: Path, encoder) -> IndexedData:
     from indexer import IndexRun
     from indexer.sources import location
-    from rsclip.searcher import model_identity
+    from service.searcher import model_identity
     from storage import Store
 
     inputs = _write_inputs(root / "inputs")

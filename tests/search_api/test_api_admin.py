@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from indexer import IndexRun
-from rsclip.searcher import model_identity
+from service.searcher import model_identity
 from search_api import ApiSettings, create_app
 from storage import Store
 from tests.conftest import noise_image

@@ -13,7 +13,7 @@ import sys
 import pytest
 import yaml
 
-from rsclip.settings import ENV_DATA_DIR
+from service.settings import ENV_DATA_DIR
 from search_api.settings import DEFAULT_PORT
 from tests.conftest import REPO_ROOT
 

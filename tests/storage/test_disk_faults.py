@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from indexer import IndexRun
 from rsclip.cli import main
-from rsclip.searcher import Searcher, model_identity
+from service.searcher import Searcher, model_identity
 from storage import Store, StoreWriteError, atomic
 
 

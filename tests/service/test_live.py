@@ -8,8 +8,8 @@ import pytest
 from encoder import load_encoder
 from indexer import IndexRun
 from indexer.reindex import reindex
-from rsclip.live import LiveSearcher
-from rsclip.searcher import model_identity
+from service.live import LiveSearcher
+from service.searcher import model_identity
 from storage import Store
 from tests.conftest import noise_image
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from encoder import DEFAULT_MODEL
 from encoder.runtime import PRECISIONS, Runtime, choose_runtime
-from rsclip.errors import UserError
+from service.errors import UserError
 
 ENV_DATA_DIR = "RSCLIP_DATA"
 ENV_MODEL = "RSCLIP_MODEL"

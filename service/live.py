@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 
 from encoder import Encoder
-from rsclip.searcher import Searcher, model_identity
+from service.searcher import Searcher, model_identity
 from storage import Store
 
 log = logging.getLogger(__name__)
