@@ -1,7 +1,9 @@
 """Every failure answers as JSON ``{"detail": reason}`` with the status that says whose fault it is.
 
 Services raise their own exceptions; this module alone decides the HTTP status, so
-routers stay free of try/except.
+routers stay free of try/except. The shape is ``models.ErrorBody``, declared for every
+4xx in the OpenAPI schema: ``detail`` is always one readable sentence; a 422 from
+validation adds ``errors``, the structured list for programs.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from indexer.decode import DecodeError, UnsupportedFormatError
 from indexer.limits import FailureKind
@@ -22,10 +26,6 @@ from search_api.admission import ServerBusyError
 from search_api.request_checks import UnsupportedMediaTypeError
 
 log = logging.getLogger(__name__)
-
-# Room for multipart boundaries and form fields around the file itself.
-MULTIPART_OVERHEAD = 64 * 1024
-
 
 class UploadTooLargeError(ValueError):
     pass
@@ -100,24 +100,18 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unexpected error")
         return _json(500, f"internal error: {type(exc).__name__}")
 
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        detail = exc.detail
+        limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+        if exc.status_code == 413 and limit is not None:  # counted as it arrived (request_checks)
+            detail = f"the request body is larger than {limit:,} bytes, the limit of this endpoint"
+        response = _json(exc.status_code, detail)
+        response.headers.update(exc.headers or {})
+        return response
+
     app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
-
-
-def refuse_oversized_bodies(app: FastAPI, max_upload_bytes: int) -> None:
-    """Answer 413 from the declared length, before a huge body is received and spooled.
-
-    Uploads are also measured while read (a body may not declare its length); this
-    only spares the server from taking in gigabytes it would refuse anyway.
-    """
-    limit = max_upload_bytes + MULTIPART_OVERHEAD
-
-    @app.middleware("http")
-    async def check_length(request: Request, call_next):
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            return _json(413, f"the request is larger than the upload limit of {max_upload_bytes:,} bytes")
-        return await call_next(request)
 
 
 def _plain(errors) -> list[dict]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from fastapi import Request
 
 from indexer.sources import location
@@ -21,11 +23,16 @@ def image_info(request: Request, record: ImageRecord) -> dict:
         "format": record.format,
         "sha256": record.sha256,
         "byte_size": record.byte_size,
-        "added_at": record.added_at,
+        "added_at": utc(record.added_at),
         "image_url": str(request.url_for("image_original", image_id=record.id).path),
         "thumbnail_url": str(request.url_for("image_thumbnail", image_id=record.id).path),
         "geo": geo_json(record.geo),
     }
+
+
+def utc(moment: datetime) -> datetime:
+    """The catalog keeps UTC; SQLite hands it back without its zone, so say it (RFC 3339 needs an offset)."""
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def image_model(request: Request, record: ImageRecord) -> ImageInfo:

@@ -7,20 +7,27 @@ JSON and GeoJSON (RFC 7946: lon/lat order, rings closed, counter-clockwise exter
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from storage import GeoInfo, Hit, SearchFilters
 
+_LON = r"-?(?:180(?:\.0+)?|(?:1[0-7][0-9]|[0-9]{1,2})(?:\.[0-9]+)?)"
+_LAT = r"-?(?:90(?:\.0+)?|[0-8]?[0-9](?:\.[0-9]+)?)"
+# Four numbers in range, in plain decimals (no exponent, no inf/nan, no "+"): the form the API
+# publishes in its schema and checks, so a request the schema allows is one this accepts
+# (apart from min <= max, which a pattern cannot say).
+BBOX_PATTERN = rf"^ *{_LON} *, *{_LAT} *, *{_LON} *, *{_LAT} *$"
+
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    try:
-        values = tuple(float(part) for part in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4:
-        raise ValueError(f"bbox must be four numbers minlon,minlat,maxlon,maxlat, not {text!r}")
-    min_lon, min_lat, max_lon, max_lat = values
-    if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
+    if not re.fullmatch(BBOX_PATTERN.strip("^$"), text):
+        raise ValueError(
+            f"bbox must be four numbers minlon,minlat,maxlon,maxlat in degrees "
+            f"(longitudes -180..180, latitudes -90..90), not {text[:100]!r}"
+        )
+    min_lon, min_lat, max_lon, max_lat = values = tuple(float(part) for part in text.split(","))
+    if not (min_lon <= max_lon and min_lat <= max_lat):
         raise ValueError(
             f"bbox {text!r} is not minlon,minlat,maxlon,maxlat in degrees with min <= max "
             "(boxes across the antimeridian are not supported: split them in two)"

@@ -13,7 +13,7 @@ from service.image_files import (
 )
 from search_api.admission import ModelTurn
 from search_api.models import ErrorBody, ImageInfo
-from search_api.request_checks import ImageIdPath
+from search_api.request_checks import ImageIdPath, WholeNumber
 from search_api.services import SearcherDep, ThumbnailsDep
 from search_api.shaping import image_model
 
@@ -51,7 +51,7 @@ def image_thumbnail(
     searcher: SearcherDep,
     thumbnails: ThumbnailsDep,
     size: Annotated[
-        int, Query(ge=THUMBNAIL_SIZES[0], le=THUMBNAIL_SIZES[1], description="longest side")
+        int, WholeNumber, Query(ge=THUMBNAIL_SIZES[0], le=THUMBNAIL_SIZES[1], description="longest side")
     ] = DEFAULT_THUMBNAIL_SIZE,
 ) -> Response:
     return Response(content=thumbnails.get(searcher.image(image_id), size), media_type="image/jpeg", headers=_CACHE)

@@ -15,10 +15,13 @@ from search_api.models import (
     Embedding,
     ErrorBody,
     LabelProbability,
+    LabelText,
+    QueryText,
     Similarity,
+    Template,
     TextProbability,
 )
-from search_api.request_checks import MAX_ID, FormBody
+from search_api.request_checks import MAX_ID, FormBody, WholeNumber
 from search_api.services import SearcherDep, SettingsDep
 from search_api.uploads import query_image_vector
 
@@ -29,29 +32,26 @@ router = APIRouter(
 )
 
 ImageFile = Annotated[UploadFile | None, File(description="an uploaded photo; or give image_id")]
-ImageId = Annotated[int | None, Form(ge=1, le=MAX_ID, description="an indexed image; or upload a file")]
-
-
-def _texts(values: list[str], what: str) -> list[str]:
-    texts = [value.strip() for value in values if value.strip()]
-    if not texts:
-        raise BadRequestError(f"give at least one non-empty {what}")
-    if len(texts) > MAX_LABELS:
-        raise BadRequestError(f"at most {MAX_LABELS} {what}s per request, got {len(texts)}")
-    return texts
+ImageId = Annotated[int | None, WholeNumber, Form(ge=1, le=MAX_ID, description="an indexed image; or upload a file")]
+# Each text is capped and trimmed (models.capped_text); at most MAX_LABELS of them per request.
+Labels = Annotated[
+    list[LabelText], Form(min_length=1, max_length=MAX_LABELS, description="candidate labels; repeat the field for each")
+]
+Texts = Annotated[
+    list[QueryText], Form(min_length=1, max_length=MAX_LABELS, description="texts to score; repeat the field for each")
+]
 
 
 @router.post("/classify", response_model=Classification)
 def classify_image(
     searcher: SearcherDep,
     settings: SettingsDep,
-    labels: Annotated[list[str], Form(description="candidate labels; repeat the field for each")],
-    template: Annotated[str, Form(description="prompt with {} where the label goes")] = DEFAULT_TEMPLATE,
+    labels: Labels,
+    template: Annotated[Template, Form(description="prompt with one {} where the label goes")] = DEFAULT_TEMPLATE,
     file: ImageFile = None,
     image_id: ImageId = None,
 ) -> Classification:
     """Rank candidate labels for one image by the model's probability."""
-    labels = _texts(labels, "label")
     vector = query_image_vector(searcher, file, image_id, settings)
     ranked = classify(searcher.encoder, vector, labels, template)
     return Classification(
@@ -67,12 +67,11 @@ def classify_image(
 def similarity(
     searcher: SearcherDep,
     settings: SettingsDep,
-    texts: Annotated[list[str], Form(description="texts to score; repeat the field for each")],
+    texts: Texts,
     file: ImageFile = None,
     image_id: ImageId = None,
 ) -> Similarity:
     """The model's probability that each text describes the image."""
-    texts = _texts(texts, "text")
     vector = query_image_vector(searcher, file, image_id, settings)
     scored = text_probabilities(searcher.encoder, vector, texts)
     return Similarity(
@@ -85,7 +84,7 @@ def similarity(
 def embed(
     searcher: SearcherDep,
     settings: SettingsDep,
-    text: Annotated[str | None, Form(description="a text to embed; or give an image")] = None,
+    text: Annotated[QueryText | None, Form(description="a text to embed; or give an image")] = None,
     file: ImageFile = None,
     image_id: ImageId = None,
 ) -> Embedding:
@@ -93,7 +92,7 @@ def embed(
     if sum(value is not None for value in (text, file, image_id)) != 1:
         raise BadRequestError("give exactly one of: 'text', 'file' (an upload) or 'image_id'")
     if text is not None:
-        vector, kind = searcher.encoder.encode_texts(_texts([text], "text"))[0], "text"
+        vector, kind = searcher.encoder.encode_texts([text])[0], "text"
     else:
         vector, kind = query_image_vector(searcher, file, image_id, settings), "image"
     spec = searcher.encoder.spec

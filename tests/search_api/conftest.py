@@ -14,6 +14,10 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import noise_image
 
+# The host name Starlette's TestClient sends; the apps under test answer it besides the loopback
+# names (the Host check refuses every other name, see test_api_hosts.py).
+TEST_CLIENT_HOSTS = ("testserver",)
+
 
 def png_bytes(seed: int, size=(48, 40)) -> bytes:
     out = io.BytesIO()
@@ -72,7 +76,7 @@ def indexed(tmp_path_factory, encoder) -> IndexedData:
 def app(indexed, encoder):
     from search_api import ApiSettings, create_app
 
-    return create_app(ApiSettings(data_dir=indexed.data_dir, max_upload_bytes=200_000), encoder=encoder)
+    return create_app(ApiSettings(data_dir=indexed.data_dir, max_upload_bytes=200_000, allowed_hosts=TEST_CLIENT_HOSTS), encoder=encoder)
 
 
 @pytest.fixture(scope="session")
@@ -149,4 +153,4 @@ def geo_indexed(tmp_path_factory, encoder) -> GeoIndexed:
 def geo_app(geo_indexed, encoder):
     from search_api import ApiSettings, create_app
 
-    return create_app(ApiSettings(data_dir=geo_indexed.data_dir), encoder=encoder)
+    return create_app(ApiSettings(data_dir=geo_indexed.data_dir, allowed_hosts=TEST_CLIENT_HOSTS), encoder=encoder)
