@@ -101,11 +101,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return _json(500, f"internal error: {type(exc).__name__}")
 
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        detail = exc.detail
         limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+        response = _json(exc.status_code, exc.detail)
         if exc.status_code == 413 and limit is not None:  # counted as it arrived (request_checks)
-            detail = f"the request body is larger than {limit:,} bytes, the limit of this endpoint"
-        response = _json(exc.status_code, detail)
+            response = _json(413, f"the request body is larger than {limit:,} bytes, the limit of this endpoint")
+            response.headers["Connection"] = "close"  # the rest is never read: this connection is done
         response.headers.update(exc.headers or {})
         return response
 

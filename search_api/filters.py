@@ -32,12 +32,14 @@ def checked_filters(bbox, date_from, date_to, source) -> SearchFilters | None:
 def _filter_parameters(param):
     """A dependency reading the filters with ``param`` (fastapi.Query or fastapi.Form)."""
 
+    # Typed without None (the default), so the schema declares a string or a date, not "or null",
+    # which a query string or a form cannot send.
     def dependency(
-        bbox: Annotated[str | None, param(description=BBOX_HELP, pattern=BBOX_PATTERN)] = None,
-        date_from: Annotated[date | None, param(description="acquired on or after this day")] = None,
-        date_to: Annotated[date | None, param(description="acquired on or before this day")] = None,
+        bbox: Annotated[str, param(description=BBOX_HELP, json_schema_extra={"pattern": BBOX_PATTERN})] = None,
+        date_from: Annotated[date, param(description="acquired on or after this day")] = None,
+        date_to: Annotated[date, param(description="acquired on or before this day")] = None,
         source: Annotated[
-            str | None, param(description="folder, archive or full path starts with this", max_length=MAX_SOURCE_CHARS)
+            str, param(description="folder, archive or full path starts with this", max_length=MAX_SOURCE_CHARS)
         ] = None,
     ) -> SearchFilters | None:
         return checked_filters(bbox, date_from, date_to, source)

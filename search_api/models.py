@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
 from service.geo_results import BBOX_PATTERN, parse_bbox
 from service.scoring import TEMPLATE_PATTERN, check_template
@@ -51,11 +51,21 @@ Template = Annotated[
     AfterValidator(check_template),
     Field(json_schema_extra={"pattern": TEMPLATE_PATTERN}),
 ]
-Bbox = Annotated[str, Field(pattern=BBOX_PATTERN)]
+# Checked by parse_bbox (Python's re, as the schema's readers use), so the pattern is only declared here.
+Bbox = Annotated[str, Field(json_schema_extra={"pattern": BBOX_PATTERN})]
 Source = Annotated[str, StringConstraints(max_length=MAX_SOURCE_CHARS)]
-# strict: JSON's false, 5.0 or "5" is not the number of results.
-K = Annotated[int, Field(ge=1, le=MAX_K, strict=True, description="number of results")]
-Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, strict=True, description="results to skip first (paging)")]
+
+
+def _json_integer(value):
+    """JSON Schema's integer: 5 and 5.0 are, false and "5" are not (pydantic's lax mode would take both)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a whole number (a JSON number, not a string or true/false)")
+    return value
+
+
+JsonInteger = BeforeValidator(_json_integer)
+K = Annotated[int, Field(ge=1, le=MAX_K, description="number of results"), JsonInteger]
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, description="results to skip first (paging)"), JsonInteger]
 
 
 class Health(BaseModel):

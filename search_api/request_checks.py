@@ -41,10 +41,10 @@ def _whole_number(value):
     return value
 
 
-# Put before Path/Query/Form in an Annotated int: `Annotated[int, WholeNumber, Query(ge=1)]`.
+# Put after Path/Query/Form in an Annotated int (so the schema keeps minimum/maximum): `Annotated[int, Query(ge=1), WholeNumber]`.
 WholeNumber = BeforeValidator(_whole_number)
 
-ImageIdPath = Annotated[int, WholeNumber, Path(ge=1, le=MAX_ID, description="id of an indexed image")]
+ImageIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="id of an indexed image"), WholeNumber]
 
 _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 

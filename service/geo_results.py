@@ -21,7 +21,7 @@ BBOX_PATTERN = rf"^ *{_LON} *, *{_LAT} *, *{_LON} *, *{_LAT} *$"
 
 
 def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    if not re.fullmatch(BBOX_PATTERN.strip("^$"), text):
+    if not re.search(BBOX_PATTERN, text):
         raise ValueError(
             f"bbox must be four numbers minlon,minlat,maxlon,maxlat in degrees "
             f"(longitudes -180..180, latitudes -90..90), not {text[:100]!r}"

@@ -44,7 +44,7 @@ TEMPLATE_PATTERN = r"^[^{}]*\{\}[^{}]*$"
 
 
 def check_template(template: str) -> str:
-    if not re.fullmatch(TEMPLATE_PATTERN.strip("^$"), template):
+    if not re.search(TEMPLATE_PATTERN, template):
         raise BadTemplateError(
             f"the prompt template must contain exactly one {{}} where the label goes, and no other "
             f"brace, got {template[:100]!r}"

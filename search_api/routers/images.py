@@ -51,7 +51,7 @@ def image_thumbnail(
     searcher: SearcherDep,
     thumbnails: ThumbnailsDep,
     size: Annotated[
-        int, WholeNumber, Query(ge=THUMBNAIL_SIZES[0], le=THUMBNAIL_SIZES[1], description="longest side")
+        int, Query(ge=THUMBNAIL_SIZES[0], le=THUMBNAIL_SIZES[1], description="longest side"), WholeNumber
     ] = DEFAULT_THUMBNAIL_SIZE,
 ) -> Response:
     return Response(content=thumbnails.get(searcher.image(image_id), size), media_type="image/jpeg", headers=_CACHE)

@@ -31,18 +31,30 @@ router = APIRouter(
     responses={code: {"model": ErrorBody} for code in (400, 404, 413, 415, 422, 503)},
 )
 
-ImageFile = Annotated[UploadFile | None, File(description="an uploaded photo; or give image_id")]
-ImageId = Annotated[int | None, WholeNumber, Form(ge=1, le=MAX_ID, description="an indexed image; or upload a file")]
+# Optional form fields are typed without None (their default), so the schema declares a file part
+# and an integer, not "or null", which a multipart form cannot send.
+ImageFile = Annotated[
+    UploadFile, File(description="an uploaded photo; or give image_id", json_schema_extra={"minLength": 1})
+]
+ImageId = Annotated[int, Form(ge=1, le=MAX_ID, description="an indexed image; or upload a file"), WholeNumber]
 # Each text is capped and trimmed (models.capped_text); at most MAX_LABELS of them per request.
 Labels = Annotated[
     list[LabelText], Form(min_length=1, max_length=MAX_LABELS, description="candidate labels; repeat the field for each")
 ]
+
+
+def exactly_one_of(*fields: str) -> dict:
+    """The rule the handler enforces, stated in the OpenAPI schema: the form holds exactly one of ``fields``."""
+    one_of = [{"required": [field]} for field in fields]
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {"oneOf": one_of}}}}}
+
+
 Texts = Annotated[
     list[QueryText], Form(min_length=1, max_length=MAX_LABELS, description="texts to score; repeat the field for each")
 ]
 
 
-@router.post("/classify", response_model=Classification)
+@router.post("/classify", response_model=Classification, openapi_extra=exactly_one_of("file", "image_id"))
 def classify_image(
     searcher: SearcherDep,
     settings: SettingsDep,
@@ -63,7 +75,7 @@ def classify_image(
     )
 
 
-@router.post("/similarity", response_model=Similarity)
+@router.post("/similarity", response_model=Similarity, openapi_extra=exactly_one_of("file", "image_id"))
 def similarity(
     searcher: SearcherDep,
     settings: SettingsDep,
@@ -80,11 +92,11 @@ def similarity(
     )
 
 
-@router.post("/embed", response_model=Embedding)
+@router.post("/embed", response_model=Embedding, openapi_extra=exactly_one_of("text", "file", "image_id"))
 def embed(
     searcher: SearcherDep,
     settings: SettingsDep,
-    text: Annotated[QueryText | None, Form(description="a text to embed; or give an image")] = None,
+    text: Annotated[QueryText, Form(description="a text to embed; or give an image")] = None,
     file: ImageFile = None,
     image_id: ImageId = None,
 ) -> Embedding:

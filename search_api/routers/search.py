@@ -43,9 +43,9 @@ def search_image(
     request: Request,
     searcher: SearcherDep,
     settings: SettingsDep,
-    file: Annotated[UploadFile, File(description="a photo (JPEG, PNG, TIFF, WebP...)")],
-    k: Annotated[int, WholeNumber, Form(ge=1, le=MAX_K)] = 10,
-    offset: Annotated[int, WholeNumber, Form(ge=0, le=MAX_OFFSET)] = 0,
+    file: Annotated[UploadFile, File(description="a photo (JPEG, PNG, TIFF, WebP...)", json_schema_extra={"minLength": 1})],
+    k: Annotated[int, Form(ge=1, le=MAX_K), WholeNumber] = 10,
+    offset: Annotated[int, Form(ge=0, le=MAX_OFFSET), WholeNumber] = 0,
     filters: FormFiltersDep = None,
     format: FormFormat = "json",
 ) -> Results:
@@ -61,8 +61,8 @@ def search_similar(
     image_id: ImageIdPath,
     request: Request,
     searcher: SearcherDep,
-    k: Annotated[int, WholeNumber, Query(ge=1, le=MAX_K)] = 10,
-    offset: Annotated[int, WholeNumber, Query(ge=0, le=MAX_OFFSET)] = 0,
+    k: Annotated[int, Query(ge=1, le=MAX_K), WholeNumber] = 10,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET), WholeNumber] = 0,
     filters: QueryFiltersDep = None,
     format: QueryFormat = "json",
 ) -> Results:
