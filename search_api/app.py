@@ -11,8 +11,8 @@ from service import __version__
 from search_api.access import install_cors, install_host_check
 from search_api.admission import Admission
 from search_api.errors import install_error_handlers
+from search_api.body_limit import BodyLimitMiddleware
 from search_api.models import ERROR_RESPONSES
-from search_api.request_checks import MAX_JSON_BODY_BYTES, form_body_limit
 from search_api.services import open_services
 from search_api.settings import ApiSettings
 
@@ -23,7 +23,7 @@ def create_app(settings: ApiSettings, *, encoder: Encoder | None = None) -> Fast
     ``encoder`` lets a caller that already holds the model (``rsclip demo``, tests)
     share it instead of loading it a second time.
     """
-    from search_api.routers import PHOTO_ROUTERS, ROUTERS
+    from search_api.routers import ROUTERS
     from search_api.routers.pages import mount_static
 
     services = open_services(settings, encoder)
@@ -39,17 +39,14 @@ def create_app(settings: ApiSettings, *, encoder: Encoder | None = None) -> Fast
         summary="Text and image search over remote-sensing imagery with Git-RSCLIP",
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
-        # Bodies are counted as they arrive, chunked or not: this is the limit of every route
-        # but those that take a photo (below).
-        max_body_size=MAX_JSON_BODY_BYTES,
     )
     app.state.services = services
     app.state.admission = Admission(settings.model_slots, settings.queue_size, settings.queue_seconds)
     install_error_handlers(app)
     install_cors(app, settings.cors_origins)
+    app.add_middleware(BodyLimitMiddleware, max_upload_bytes=settings.max_upload_bytes)
     install_host_check(app, settings.answered_hosts)  # last added, so it runs first
     for router in ROUTERS:
-        photos = router in PHOTO_ROUTERS
-        app.include_router(router, max_body_size=form_body_limit(settings.max_upload_bytes) if photos else None)
+        app.include_router(router)
     mount_static(app)
     return app

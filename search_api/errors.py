@@ -14,7 +14,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
-from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 from indexer.decode import DecodeError, UnsupportedFormatError
 from indexer.limits import FailureKind
@@ -100,12 +99,9 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unexpected error")
         return _json(500, f"internal error: {type(exc).__name__}")
 
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        # Starlette's own (404, 405) and the body limit's 413, in the one error shape.
         response = _json(exc.status_code, exc.detail)
-        if exc.status_code == 413 and limit is not None:  # counted as it arrived (request_checks)
-            response = _json(413, f"the request body is larger than {limit:,} bytes, the limit of this endpoint")
-            response.headers["Connection"] = "close"  # the rest is never read: this connection is done
         response.headers.update(exc.headers or {})
         return response
 

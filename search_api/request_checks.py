@@ -1,9 +1,8 @@
 """The shape of a request before its content: its size (413), its content type (415), whole numbers (422).
 
-- Size: every body is counted as it arrives (FastAPI's ``max_body_size``, which counts
-  in ASGI ``receive``, chunked or declared alike), so nothing past the limit is read,
-  parsed or spooled: multipart forms may carry a photo (the upload limit plus room for
-  the form's fields), every other body is small.
+- Size: every body is counted as it arrives (``body_limit``, chunked or declared alike),
+  so nothing past the limit is read, parsed or spooled: multipart forms may carry a
+  photo (the upload limit plus room for the form's fields), every other body is small.
 - Type: FastAPI would read a form sent to a JSON endpoint as "not a dictionary" (422),
   which hides the real mistake; these checks answer 415 with what to send instead.
 - Numbers in paths, query strings and forms are whole numbers in decimal digits:

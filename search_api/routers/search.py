@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from search_api.admission import ModelTurn
 from search_api.filters import FormFiltersDep, FormFormat, QueryFiltersDep, QueryFormat, filters_of
 from search_api.models import MAX_K, MAX_OFFSET, ErrorBody, ResultFeatureCollection, SearchResults, TextQuery
-from search_api.request_checks import MAX_JSON_BODY_BYTES, FormBody, ImageIdPath, JsonBody, WholeNumber
+from search_api.request_checks import FormBody, ImageIdPath, JsonBody, WholeNumber
 from search_api.services import SearcherDep, SettingsDep
 from search_api.shaping import search_results
 from search_api.uploads import upload_image
@@ -30,7 +30,6 @@ Results = SearchResults | ResultFeatureCollection
     response_model=Results,
     dependencies=[JsonBody, ModelTurn],
     responses={413: {"model": ErrorBody}, 415: {"model": ErrorBody}},
-    max_body_size=MAX_JSON_BODY_BYTES,  # a JSON query, though the router takes photos elsewhere
 )
 def search_text(body: TextQuery, request: Request, searcher: SearcherDep) -> Results:
     """Images that match a description, best first."""
