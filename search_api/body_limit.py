@@ -18,7 +18,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from search_api.request_checks import MAX_JSON_BODY_BYTES, form_body_limit
+from search_api.request_checks import FORM_MEDIA_TYPES, MAX_JSON_BODY_BYTES, form_body_limit
 
 
 class BodyTooLargeError(HTTPException):
@@ -30,9 +30,9 @@ class BodyTooLargeError(HTTPException):
 
 
 def body_limit(headers: Headers, max_upload_bytes: int) -> int:
-    """Multipart forms may carry a photo; every other body (JSON, urlencoded, none declared) is small."""
+    """Forms may carry a photo (and up to 200 texts); every other body (JSON, none declared) is small."""
     media_type = headers.get("content-type", "").split(";")[0].strip().lower()
-    return form_body_limit(max_upload_bytes) if media_type == "multipart/form-data" else MAX_JSON_BODY_BYTES
+    return form_body_limit(max_upload_bytes) if media_type in FORM_MEDIA_TYPES else MAX_JSON_BODY_BYTES
 
 
 class BodyLimitMiddleware:

@@ -45,7 +45,7 @@ WholeNumber = BeforeValidator(_whole_number)
 
 ImageIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="id of an indexed image"), WholeNumber]
 
-_FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
+FORM_MEDIA_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 class UnsupportedMediaTypeError(ValueError):
@@ -73,7 +73,7 @@ def _require_json(request: Request) -> None:
 
 def _require_form(request: Request) -> None:
     media_type = _media_type(request)
-    if media_type in _FORMS or (not media_type and _no_body(request)):
+    if media_type in FORM_MEDIA_TYPES or (not media_type and _no_body(request)):
         return
     raise UnsupportedMediaTypeError(
         f"send form fields (and any photo) as multipart/form-data (got {media_type or 'no content type'})"
