@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 
 from indexer.decode import DecodeError, UnsupportedFormatError
 from indexer.limits import FailureKind
-from indexer.sources import MemberNotFoundError
+from indexer.sources import ContentChangedError, MemberNotFoundError
 from service.scoring import BadTemplateError
 from service.searcher import UnknownImageError
 from search_api.access import AccessDeniedError
@@ -57,6 +57,7 @@ def install_error_handlers(app: FastAPI) -> None:
     statuses: list[tuple[type[Exception], int]] = [
         (UnknownImageError, 404),
         (MemberNotFoundError, 404),
+        (ContentChangedError, 410),  # the location holds other bytes now: never served
         (UnsupportedFormatError, 415),
         (UnsupportedMediaTypeError, 415),
         (UploadTooLargeError, 413),
