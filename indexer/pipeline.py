@@ -313,6 +313,7 @@ class IndexRun:
             return
         (records, vectors), self._encoding = self._encoding, None
         self.store.add(records, vectors.result(), recipe=self._recipe)
+        self.changes.stored(record.sha256 for record in records)
         self.report.added += len(records)
         kill_point("index.batch")
 
