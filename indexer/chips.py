@@ -10,6 +10,7 @@ The pipeline asks :func:`scene_of` about every input; a scene is cut into planne
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -24,7 +25,7 @@ from indexer.raster import (
     RasterFile,
     RasterOptions,
     Scene,
-    chip_grid,
+    iter_chip_grid,
     chip_sha256,
     is_raster_name,
     needs_raster_reader,
@@ -61,8 +62,10 @@ def scene_of(entry: SourceItem | BandStack, options: RasterOptions) -> tuple[Sce
     return open_scene(entry.source, entry.member, [file], options, mtime=entry.mtime), None
 
 
-def plan_chips(scene: Scene, options: RasterOptions) -> list[PlannedChip]:
-    return [PlannedChip(scene, window, chip_sha256(scene, window)) for window in chip_grid(scene, options)]
+def plan_chips(scene: Scene, options: RasterOptions) -> Iterator[PlannedChip]:
+    """The scene's chips, one at a time (a scene may have up to ``options.max_chips``)."""
+    for window in iter_chip_grid(scene, options):
+        yield PlannedChip(scene, window, chip_sha256(scene, window))
 
 
 def read_chip_item(chip: PlannedChip, max_nodata: float) -> tuple[NewImage, np.ndarray] | None:

@@ -24,7 +24,8 @@ from storage.locations import window_part
 from storage.records import ChangeSummary, Placement, RecordedLocation
 
 _FLUSH_EVERY = 512  # seen marks and placements written per transaction
-_FOLDERS_CACHED = 4  # a folder walk comes back to a folder after an archive found inside it
+_FOLDERS_CACHED = 4
+_NOT_SHAPING = frozenset({"max_chips"})  # raster options that refuse scenes but never change a chip  # a folder walk comes back to a folder after an archive found inside it
 
 
 def input_root(raw: str | Path) -> str:
@@ -47,7 +48,8 @@ def entry_state(entry: SourceItem | BandStack) -> tuple[int, float | None]:
 def raster_recipe(options) -> str:
     """A short fingerprint of the chipping options (``indexer.raster.RasterOptions``):
     a scene is skipped as unchanged only if it was chipped with the same ones."""
-    return hashlib.sha256(repr(dataclasses.astuple(options)).encode()).hexdigest()[:12]
+    shaping = tuple(getattr(options, f.name) for f in dataclasses.fields(options) if f.name not in _NOT_SHAPING)
+    return hashlib.sha256(repr(shaping).encode()).hexdigest()[:12]
 
 
 def chip_placement(chip, recipe: str) -> Placement:
