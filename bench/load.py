@@ -335,7 +335,7 @@ def run_upload_memory(args) -> dict:
             raise SystemExit("indexing the corpus failed")
         files = uploads(args.clients)
         server = _rsclip("serve", "--data-dir", work / "data", "--model", model, "--host", LOOPBACK, "--port", port,
-                         stdout=subprocess.DEVNULL)
+                         "--queue-seconds", 600, stdout=subprocess.DEVNULL)  # every upload waits its turn
         url = f"http://{LOOPBACK}:{port}"
         _wait_for_health(url, server)
         httpx.post(f"{url}/search/text", json={"query": "warm up", "k": 1}, timeout=60)
