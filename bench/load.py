@@ -337,7 +337,7 @@ def run_upload_memory(args) -> dict:
         server = _rsclip("serve", "--data-dir", work / "data", "--model", model, "--host", LOOPBACK, "--port", port,
                          "--queue-seconds", 600, stdout=subprocess.DEVNULL)  # every upload waits its turn
         url = f"http://{LOOPBACK}:{port}"
-        _wait_for_health(url, server)
+        _wait_for_health(url, server, seconds=900)
         httpx.post(f"{url}/search/text", json={"query": "warm up", "k": 1}, timeout=60)
         return peak_during_uploads(url, lambda: _rss_bytes(server.pid), files, timeout=args.timeout * 10)
     finally:
