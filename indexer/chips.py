@@ -14,6 +14,7 @@ import io
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -31,7 +32,7 @@ from indexer.raster import (
     RasterOptions,
     Scene,
     chip_fingerprint,
-    chip_grid,
+    iter_chip_grid,
     chip_sha256,
     is_raster_name,
     needs_raster_reader,
@@ -71,8 +72,10 @@ def scene_of(entry: SourceItem | BandStack, options: RasterOptions) -> tuple[Sce
     return open_scene(entry.source, entry.member, [file], options, mtime=entry.mtime), None
 
 
-def plan_chips(scene: Scene, options: RasterOptions) -> list[PlannedChip]:
-    return [PlannedChip(scene, window, chip_sha256(scene, window)) for window in chip_grid(scene, options)]
+def plan_chips(scene: Scene, options: RasterOptions) -> Iterator[PlannedChip]:
+    """The scene's chips, one at a time (a scene may have up to ``options.max_chips``)."""
+    for window in iter_chip_grid(scene, options):
+        yield PlannedChip(scene, window, chip_sha256(scene, window))
 
 
 def read_chip_item(chip: PlannedChip, max_nodata: float) -> tuple[NewImage, np.ndarray] | None:

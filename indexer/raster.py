@@ -18,7 +18,7 @@ import json
 import logging
 import warnings
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date
@@ -28,12 +28,13 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
-from rasterio.enums import ColorInterp, Resampling
+from rasterio.enums import ColorInterp, MaskFlags, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.io import DatasetReader, MemoryFile
 from rasterio.windows import Window
 
 from indexer.geo import acquisition_date, ground_resolution_m, sensor_name, window_footprint
+from indexer.limits import FailureKind, InputRefused
 
 # Plain pictures are opened on purpose too; the warning would only be noise. So would
 # GDAL's per-open warnings about TIFF quirks it works around (one line per chip read).
@@ -43,6 +44,12 @@ if logging.getLogger("rasterio._env").level == logging.NOTSET:
 
 RASTER_SUFFIXES = frozenset({".tif", ".tiff", ".jp2", ".img"})  # GeoTIFF, JPEG 2000 (Sentinel-2), ERDAS
 STATS_SIDE = 1024  # longest side of the decimated read that the stretch statistics come from
+# A decimated read touches every block of the level it reads (full resolution or an overview):
+# past this many pixels there, the statistics come from STATS_WINDOWS^2 small windows instead,
+# so a scene declaring 10^12 pixels costs what a small one does.
+STATS_MAX_TOUCHED = 256 * 1024 * 1024
+STATS_WINDOWS = 16
+DEFAULT_MAX_CHIPS = 1_000_000  # per scene: a 256,000 px square at 256 px chips
 _RGB = (ColorInterp.red, ColorInterp.green, ColorInterp.blue)
 
 
@@ -61,8 +68,11 @@ class RasterOptions:
     resample_to: float | None = None  # metres per pixel; None keeps the native resolution
     stretch: tuple[float, float] = (2.0, 98.0)  # percentiles mapped to 0 and 255
     stack: str | None = None  # file name pattern with {band}, e.g. "*_B{band}.TIF"
+    max_chips: int = DEFAULT_MAX_CHIPS  # a scene cut into more is refused (--max-chips-per-scene)
 
     def __post_init__(self):
+        if self.max_chips < 1:
+            raise ValueError("the most chips per scene must be at least 1")
         if self.chip_size < 16:
             raise ValueError("the chip size must be at least 16 pixels")
         if not 0 <= self.overlap < self.chip_size:
@@ -239,6 +249,8 @@ def open_scene(
         width, height, driver = first.width, first.height, first.driver
     footprint = window_footprint(crs, transform, 0, 0, width, height)
     centre_lat = None if footprint is None else (footprint.bbox[1] + footprint.bbox[3]) / 2
+    resolution_m = ground_resolution_m(crs, transform, centre_lat)
+    refuse_chip_count(width, height, resolution_m, options)  # before a single pixel is read
     sha256 = scene_sha256([file.sha256() for file in files])
     return Scene(
         source=source,
@@ -256,7 +268,7 @@ def open_scene(
         byte_size=sum(file.byte_size for file in files),
         mtime=mtime,
         driver=driver,
-        resolution_m=ground_resolution_m(crs, transform, centre_lat),
+        resolution_m=resolution_m,
         acquired=acquisition_date(name, tags),
         sensor=sensor_name(name, tags),
     )
@@ -287,10 +299,14 @@ def read_layers(
 def scene_stretch(
     layers: Sequence[Layer], width: int, height: int, percentiles: tuple[float, float]
 ) -> tuple[tuple[float, float], ...]:
-    """Per-band value range for the 8-bit stretch, from valid pixels of a decimated read."""
+    """Per-band value range for the 8-bit stretch, from valid pixels of a decimated read
+    (or, where that would touch too many pixels, of windows spread over the scene)."""
     scale = max(width, height) / STATS_SIDE
     shape = (height, width) if scale <= 1 else (max(1, round(height / scale)), max(1, round(width / scale)))
-    values, valid = read_layers(layers, None, shape)
+    if _pixels_touched(layers, width, height, scale) <= STATS_MAX_TOUCHED:
+        values, valid = read_layers(layers, None, shape)
+    else:
+        values, valid = _sampled_windows(layers, width, height)
     if not valid.any():
         raise RasterError("the scene has no valid pixels (all nodata)")
     ranges = []
@@ -300,6 +316,32 @@ def scene_stretch(
             low, high = low - 0.5, low + 0.5
         ranges.append((low, high))
     return tuple(ranges)
+
+
+def _pixels_touched(layers: Sequence[Layer], width: int, height: int, scale: float) -> int:
+    """Pixels a read decimated by ``scale`` decodes: those of the coarsest overview GDAL may use
+    (one no coarser than asked), else of the full resolution. Overviews are as declared by
+    the file, so a hostile one cannot make this read large: only small counts pass."""
+    with layers[0].file.open() as src:
+        factors = [f for f in src.overviews(layers[0].band) if 1 < f <= max(scale, 1)]
+        # An internal mask is a band of its own; its overviews may be missing: assume so.
+        internal_mask = src.mask_flag_enums[layers[0].band - 1] == [MaskFlags.per_dataset]
+    factor = 1 if internal_mask else max(factors, default=1)
+    return (width // factor + 1) * (height // factor + 1)
+
+
+def _sampled_windows(layers: Sequence[Layer], width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Valid pixels of STATS_WINDOWS^2 windows on a regular grid: a few blocks read, however big the scene."""
+    side = max(1, STATS_SIDE // STATS_WINDOWS)
+    values, valid = [], []
+    for row in range(STATS_WINDOWS):
+        for column in range(STATS_WINDOWS):
+            x = (width - side) * column // max(1, STATS_WINDOWS - 1)
+            y = (height - side) * row // max(1, STATS_WINDOWS - 1)
+            part, mask = read_layers(layers, Window(x, y, side, side), (side, side))
+            values.append(part)
+            valid.append(mask)
+    return np.concatenate(values, axis=2), np.concatenate(valid, axis=1)
 
 
 def to_rgb8(values: np.ndarray, valid: np.ndarray, stretch: Sequence[Sequence[float]]) -> np.ndarray:
@@ -313,22 +355,47 @@ def to_rgb8(values: np.ndarray, valid: np.ndarray, stretch: Sequence[Sequence[fl
     return rgb
 
 
+def _window_and_stride(resolution_m: float | None, options: RasterOptions) -> tuple[int, int]:
+    """Native pixels per chip window and between window starts (they differ when resampling)."""
+    factor = 1.0
+    if options.resample_to is not None:
+        if resolution_m is None:
+            raise RasterError("cannot resample to a ground resolution: the file has no georeferencing")
+        factor = options.resample_to / resolution_m
+    return max(1, round(options.chip_size * factor)), max(1, round((options.chip_size - options.overlap) * factor))
+
+
+def chip_count(width: int, height: int, resolution_m: float | None, options: RasterOptions) -> int:
+    """How many chips :func:`chip_grid` cuts a scene of this size into, by arithmetic alone."""
+    size, stride = _window_and_stride(resolution_m, options)
+    return _start_count(width, size, stride) * _start_count(height, size, stride)
+
+
+def refuse_chip_count(width: int, height: int, resolution_m: float | None, options: RasterOptions) -> None:
+    """A scene declaring more chips than ``options.max_chips`` is refused before anything is read:
+    its header may declare 10^12 pixels in a file of a few kilobytes."""
+    count = chip_count(width, height, resolution_m, options)
+    if count > options.max_chips:
+        raise InputRefused(
+            FailureKind.TOO_MANY_CHIPS,
+            f"a {width:,} x {height:,} px scene makes {count:,} chips, over the limit of {options.max_chips:,} "
+            f"per scene (--max-chips-per-scene; a larger --chip-size makes fewer)",
+        )
+
+
 def chip_grid(scene: Scene, options: RasterOptions) -> list[ChipWindow]:
     """Windows of ``chip_size`` output pixels every ``chip_size - overlap``; the last row and
     column are moved back to end flush with the scene, so every chip is whole."""
-    factor = 1.0
-    if options.resample_to is not None:
-        if scene.resolution_m is None:
-            raise RasterError("cannot resample to a ground resolution: the file has no georeferencing")
-        factor = options.resample_to / scene.resolution_m
-    size = max(1, round(options.chip_size * factor))
-    stride = max(1, round((options.chip_size - options.overlap) * factor))
-    chips = []
+    return list(iter_chip_grid(scene, options))
+
+
+def iter_chip_grid(scene: Scene, options: RasterOptions) -> Iterator[ChipWindow]:
+    """:func:`chip_grid` one window at a time: the same memory however many chips a scene has."""
+    size, stride = _window_and_stride(scene.resolution_m, options)
     for y in _starts(scene.height, size, stride):
         for x in _starts(scene.width, size, stride):
             width, height = min(size, scene.width - x), min(size, scene.height - y)
-            chips.append(ChipWindow(x, y, width, height, _out_size(width, size, options), _out_size(height, size, options)))
-    return chips
+            yield ChipWindow(x, y, width, height, _out_size(width, size, options), _out_size(height, size, options))
 
 
 def _out_size(native: int, window: int, options: RasterOptions) -> int:
@@ -337,13 +404,22 @@ def _out_size(native: int, window: int, options: RasterOptions) -> int:
     return options.chip_size if native == window else max(1, round(options.chip_size * native / window))
 
 
-def _starts(length: int, size: int, stride: int) -> list[int]:
+def _starts(length: int, size: int, stride: int) -> Iterator[int]:
     if length <= size:
-        return [0]
-    starts = list(range(0, length - size + 1, stride))
-    if starts[-1] + size < length:
-        starts.append(length - size)
-    return starts
+        yield 0
+        return
+    last = 0
+    for last in range(0, length - size + 1, stride):
+        yield last
+    if last + size < length:
+        yield length - size
+
+
+def _start_count(length: int, size: int, stride: int) -> int:
+    if length <= size:
+        return 1
+    regular = (length - size) // stride + 1
+    return regular + ((regular - 1) * stride + size < length)
 
 
 def chip_sha256(scene: Scene, chip: ChipWindow) -> str:

@@ -2,10 +2,15 @@
 
 Size is checked while reading, so an oversized upload is refused with 413 and never
 decoded. Decoding is the indexer's own, so a query photo is seen exactly as an
-indexed one would be (EXIF orientation, RGB, same preprocessing).
+indexed one would be (EXIF orientation, RGB, same preprocessing), but at the size the
+model needs (``QUERY_SIDE``; see ``indexer.decode``), and at most ``UPLOAD_DECODES``
+uploads are read and decoded at once, whatever the number of model slots: peak memory
+per upload is its bytes plus a few tens of MB, not a full-resolution float copy.
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 from fastapi import UploadFile
@@ -16,6 +21,10 @@ from service.searcher import Searcher
 from search_api.errors import BadRequestError, UploadTooLargeError
 from search_api.settings import ApiSettings
 
+QUERY_SIDE = 1024  # longest side a query photo is decoded at (the model then sees 224-384 px)
+UPLOAD_DECODES = 2  # uploads read into memory and decoded at once, in this process
+_decoding = threading.BoundedSemaphore(UPLOAD_DECODES)
+
 
 def upload_bytes(upload: UploadFile, limit: int) -> bytes:
     data = upload.file.read(limit + 1)
@@ -25,8 +34,9 @@ def upload_bytes(upload: UploadFile, limit: int) -> bytes:
 
 
 def upload_image(upload: UploadFile, settings: ApiSettings) -> Image.Image:
-    data = upload_bytes(upload, settings.max_upload_bytes)
-    return decode_image(data, max_pixels=settings.max_upload_pixels).image
+    with _decoding:  # the bytes are read inside too: they are most of an upload's memory
+        data = upload_bytes(upload, settings.max_upload_bytes)
+        return decode_image(data, max_pixels=settings.max_upload_pixels, longest_side=QUERY_SIDE).image
 
 
 def query_image_vector(

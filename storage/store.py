@@ -90,6 +90,7 @@ class Store(LocationMethods, GenerationMethods):
         self.database_url, self._engine = open_catalog(self.data_dir, database_url, writable=writable)
         self._generation: GenerationRow | None = None
         self._vectors: VectorIndex | None = None
+        self._reconciled_through: int | None = None  # newest image id when FAISS was last reconciled
         self._open_active_generation(recover)
         if writable and recover:
             generations.drop_retiring(self)  # finish a reindex that crashed after its switch
@@ -314,6 +315,7 @@ class Store(LocationMethods, GenerationMethods):
         """
         if self._generation is None:
             return 0, 0
+        newest = self.newest_image_id()  # read first: what is committed after it is caught next time
         with Session(self._engine) as session:
             catalog_ids = np.fromiter(
                 session.execute(
@@ -333,7 +335,22 @@ class Store(LocationMethods, GenerationMethods):
             log.warning("reconciled %s: %d vectors re-added, %d orphans removed", self.data_dir, len(missing), removed)
             if self.writable:
                 self.save()
+        self._reconciled_through = newest
         return len(missing), removed
+
+    def newest_image_id(self) -> int:
+        """The highest image id in the catalog (0 when empty): one index lookup."""
+        with Session(self._engine) as session:
+            return session.execute(select(func.max(ImageRow.id))).scalar_one() or 0
+
+    def catalog_ahead(self) -> bool:
+        """Has the catalog committed images since this Store reconciled its FAISS copy?
+
+        A writer commits each batch before its next FAISS save, and one killed in
+        between never saves: a reader then reopens (which reconciles) to serve them.
+        False for a Store that never reconciled (opened with ``recover=False``).
+        """
+        return self._reconciled_through is not None and self.newest_image_id() > self._reconciled_through
 
     # -- internals ------------------------------------------------------------
     def _require_writable(self) -> None:

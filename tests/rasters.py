@@ -64,3 +64,13 @@ def index_into(data_dir: Path, encoder, paths, **raster_options):
         report = run.run([str(path) for path in paths])
         records = store.get_many(list(range(1, store.count() + 1)))
     return report, [records[key] for key in sorted(records)]
+
+
+def sparse_geotiff(path: Path, side: int, *, block: int = 4096, written: int = 64) -> Path:
+    """A GeoTIFF declaring ``side`` x ``side`` px whose blocks are absent but one: a small file
+    with a huge declared size (what an attacker sends; GDAL reads absent blocks as zeros)."""
+    profile = dict(driver="GTiff", width=side, height=side, count=3, dtype="uint8", crs=UTM_33N, transform=UTM_ORIGIN,
+                   tiled=True, blockxsize=block, blockysize=block, compress="deflate", sparse_ok=True, BIGTIFF="YES")
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(textured((3, written, written), 20, 230, dtype="uint8"), window=rasterio.windows.Window(0, 0, written, written))
+    return Path(path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from indexer.raster import RasterOptions
+from indexer.raster import DEFAULT_MAX_CHIPS, RasterOptions
 from service.errors import UserError
 
 
@@ -30,6 +30,13 @@ def add_raster_arguments(parser: argparse.ArgumentParser) -> None:
         "--stretch", default="2,98", metavar="LOW,HIGH", help="percentiles mapped to black and white, per band (2,98)"
     )
     group.add_argument(
+        "--max-chips-per-scene",
+        type=int,
+        default=DEFAULT_MAX_CHIPS,
+        metavar="N",
+        help=f"refuse a scene that would make more chips (its header may declare any size; {DEFAULT_MAX_CHIPS:,})",
+    )
+    group.add_argument(
         "--stack",
         metavar="PATTERN",
         help="stack single-band files of one scene into one item: a file name pattern with {band}, "
@@ -53,6 +60,7 @@ def raster_options(args) -> RasterOptions:
             resample_to=args.resample_to,
             stretch=(low, high),
             stack=args.stack,
+            max_chips=args.max_chips_per_scene,
         )
     except ValueError as exc:
         raise UserError(str(exc)) from None
