@@ -46,8 +46,12 @@ def entry_state(entry: SourceItem | BandStack) -> tuple[int, float | None]:
 
 def raster_recipe(options) -> str:
     """A short fingerprint of the chipping options (``indexer.raster.RasterOptions``):
-    a scene is skipped as unchanged only if it was chipped with the same ones."""
-    return hashlib.sha256(repr(dataclasses.astuple(options)).encode()).hexdigest()[:12]
+    a scene is skipped as unchanged only if it was chipped with the same ones. An unset
+    ``nodata`` is left out, so indexes made before the option keep their fingerprint."""
+    values = dataclasses.astuple(options)
+    if options.nodata is None:
+        values = values[:-1]
+    return hashlib.sha256(repr(values).encode()).hexdigest()[:12]
 
 
 def chip_placement(chip, recipe: str) -> Placement:

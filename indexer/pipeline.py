@@ -32,7 +32,8 @@ from tqdm import tqdm
 
 from PIL import Image
 
-from indexer.chips import PlannedChip, plan_chips, read_chip_item, scene_of
+from indexer.chips import PlannedChip, plan_chips, read_chip_item
+from indexer.imagery import scene_of
 from indexer.decode import DEFAULT_MAX_PIXELS, DecodeError, decode_image
 from indexer.probes import text_probe_vectors
 from indexer.incremental import ChangeTracker, chip_placement, raster_recipe

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from indexer.decode import DecodeError, UnsupportedFormatError
 from indexer.limits import FailureKind
+from indexer.raster import RasterError
 from indexer.sources import MemberNotFoundError
 from service.scoring import BadTemplateError
 from service.searcher import UnknownImageError
@@ -63,6 +64,7 @@ def install_error_handlers(app: FastAPI) -> None:
         (UploadTooLargeError, 413),
         (BadTemplateError, 422),
         (BadRequestError, 422),
+        (RasterError, 400),  # a raster that cannot be read as asked (no valid pixels, a missing band)
     ]
     for exc_type, status in statuses:
 

@@ -15,6 +15,10 @@ MAX_LABELS = 200
 # Longer texts are refused (422). Within it, the model reads the first text_max_length
 # tokens (64 for Git-RSCLIP) and drops the rest, exactly as in training.
 MAX_QUERY_CHARS = 2000
+QUERY_READING = (
+    "how an uploaded query image was read: a photo decoded as indexing does, a GeoTIFF's one chip, "
+    "or a bigger scene read whole at the model's input size (null for text or an indexed id)"
+)
 
 NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)]
 K = Annotated[int, Field(ge=1, le=MAX_K, description="number of results")]
@@ -115,6 +119,7 @@ class SearchResults(BaseModel):
     k: int
     offset: int
     results: list[SearchResult]
+    query: str | None = Field(None, description=QUERY_READING)
 
 
 class ResultFeature(BaseModel):
@@ -130,6 +135,7 @@ class ResultFeatureCollection(BaseModel):
 
     type: Literal["FeatureCollection"] = "FeatureCollection"
     features: list[ResultFeature]
+    query: str | None = Field(None, description=QUERY_READING)
 
 
 class LabelProbability(BaseModel):
@@ -143,6 +149,7 @@ class Classification(BaseModel):
     template: str
     image_id: int | None
     results: list[LabelProbability] = Field(description="best label first")
+    query: str | None = Field(None, description=QUERY_READING)
 
 
 class TextProbability(BaseModel):
@@ -154,6 +161,7 @@ class TextProbability(BaseModel):
 class Similarity(BaseModel):
     image_id: int | None
     results: list[TextProbability] = Field(description="in the order the texts were given")
+    query: str | None = Field(None, description=QUERY_READING)
 
 
 class Embedding(BaseModel):
@@ -161,6 +169,7 @@ class Embedding(BaseModel):
     model: str
     dimension: int
     vector: list[float]
+    query: str | None = Field(None, description=QUERY_READING)
 
 
 class Reloaded(BaseModel):

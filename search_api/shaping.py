@@ -33,7 +33,7 @@ def image_model(request: Request, record: ImageRecord) -> ImageInfo:
 
 
 def search_results(
-    request: Request, hits: list[Hit], k: int, offset: int, format: str = "json"
+    request: Request, hits: list[Hit], k: int, offset: int, format: str = "json", query: str | None = None
 ) -> SearchResults | ResultFeatureCollection:
     results = [
         SearchResult(rank=offset + rank, score=hit.score, **image_info(request, hit.image))
@@ -41,5 +41,5 @@ def search_results(
     ]
     if format == "geojson":
         properties = [result.model_dump(mode="json") for result in results]
-        return ResultFeatureCollection(**feature_collection(hits, properties))
-    return SearchResults(k=k, offset=offset, results=results)
+        return ResultFeatureCollection(**feature_collection(hits, properties), query=query)
+    return SearchResults(k=k, offset=offset, results=results, query=query)

@@ -12,17 +12,22 @@ from datetime import date
 from storage import GeoInfo, Hit, SearchFilters
 
 
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
+# What each filter is called where people type it: the API's fields, the CLI's flags.
+FIELD_NAMES = {"bbox": "bbox", "date_from": "date_from", "date_to": "date_to"}
+FLAG_NAMES = {"bbox": "--bbox", "date_from": "--date-from", "date_to": "--date-to"}
+
+
+def parse_bbox(text: str, name: str = "bbox") -> tuple[float, float, float, float]:
     try:
         values = tuple(float(part) for part in text.split(","))
     except ValueError:
         values = ()
     if len(values) != 4:
-        raise ValueError(f"bbox must be four numbers minlon,minlat,maxlon,maxlat, not {text!r}")
+        raise ValueError(f"{name} must be four numbers minlon,minlat,maxlon,maxlat, not {text!r}")
     min_lon, min_lat, max_lon, max_lat = values
     if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
         raise ValueError(
-            f"bbox {text!r} is not minlon,minlat,maxlon,maxlat in degrees with min <= max "
+            f"{name} {text!r} is not minlon,minlat,maxlon,maxlat in degrees with min <= max "
             "(boxes across the antimeridian are not supported: split them in two)"
         )
     return values
@@ -42,16 +47,20 @@ def make_filters(
     date_from: str | date | None = None,
     date_to: str | date | None = None,
     source: str | None = None,
+    names: dict[str, str] = FIELD_NAMES,
 ) -> SearchFilters | None:
-    """Filters from the arguments people give (None where not given); ValueError with a clear message."""
+    """Filters from the arguments people give (None where not given); ValueError with a clear
+    message that calls each filter by ``names`` (the API's fields, or the CLI's ``FLAG_NAMES``)."""
     filters = SearchFilters(
-        bbox=None if bbox is None else parse_bbox(bbox),
-        date_from=None if date_from is None else parse_date(date_from, "date_from"),
-        date_to=None if date_to is None else parse_date(date_to, "date_to"),
+        bbox=None if bbox is None else parse_bbox(bbox, names["bbox"]),
+        date_from=None if date_from is None else parse_date(date_from, names["date_from"]),
+        date_to=None if date_to is None else parse_date(date_to, names["date_to"]),
         source=source or None,
     )
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        raise ValueError(f"date_from {filters.date_from} is after date_to {filters.date_to}")
+        raise ValueError(
+            f"{names['date_from']} {filters.date_from} is after {names['date_to']} {filters.date_to}"
+        )
     return filters if filters.active else None
 
 

@@ -25,6 +25,7 @@ class GeoInfo:
     resolution_m: float | None = None
     acquired: date | None = None
     sensor: str | None = None
+    fill: float | None = None  # undeclared fill value masked at indexing (see indexer.raster.edge_fill)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ router = APIRouter(
     responses={code: {"model": ErrorBody} for code in (400, 404, 413, 415, 422, 503)},
 )
 
-ImageFile = Annotated[UploadFile | None, File(description="an uploaded photo; or give image_id")]
+ImageFile = Annotated[UploadFile | None, File(description="an uploaded photo or GeoTIFF; or give image_id")]
 ImageId = Annotated[int | None, Form(ge=1, le=MAX_ID, description="an indexed image; or upload a file")]
 
 
@@ -52,7 +52,7 @@ def classify_image(
 ) -> Classification:
     """Rank candidate labels for one image by the model's probability."""
     labels = _texts(labels, "label")
-    vector = query_image_vector(searcher, file, image_id, settings)
+    vector, reading = query_image_vector(searcher, file, image_id, settings)
     ranked = classify(searcher.encoder, vector, labels, template)
     return Classification(
         template=template,
@@ -60,6 +60,7 @@ def classify_image(
         results=[
             LabelProbability(label=r.label, prompt=r.prompt, score=r.score, probability=r.probability) for r in ranked
         ],
+        query=reading,
     )
 
 
@@ -73,11 +74,12 @@ def similarity(
 ) -> Similarity:
     """The model's probability that each text describes the image."""
     texts = _texts(texts, "text")
-    vector = query_image_vector(searcher, file, image_id, settings)
+    vector, reading = query_image_vector(searcher, file, image_id, settings)
     scored = text_probabilities(searcher.encoder, vector, texts)
     return Similarity(
         image_id=image_id,
         results=[TextProbability(text=s.text, score=s.score, probability=s.probability) for s in scored],
+        query=reading,
     )
 
 
@@ -92,9 +94,10 @@ def embed(
     """The unit vector of one image or one text, as the index stores them."""
     if sum(value is not None for value in (text, file, image_id)) != 1:
         raise BadRequestError("give exactly one of: 'text', 'file' (an upload) or 'image_id'")
+    reading = None
     if text is not None:
         vector, kind = searcher.encoder.encode_texts(_texts([text], "text"))[0], "text"
     else:
-        vector, kind = query_image_vector(searcher, file, image_id, settings), "image"
+        (vector, reading), kind = query_image_vector(searcher, file, image_id, settings), "image"
     spec = searcher.encoder.spec
-    return Embedding(kind=kind, model=spec.model_id, dimension=len(vector), vector=vector.tolist())
+    return Embedding(kind=kind, model=spec.model_id, dimension=len(vector), vector=vector.tolist(), query=reading)
