@@ -27,7 +27,9 @@ _COPY_ROWS = 65536
 class FeatureWriter:
     """Collects (metadata row, vector) pairs and writes NAME.npy, NAME.csv, NAME.json."""
 
-    def __init__(self, out: str | Path, columns: Sequence[str], model: ModelIdentity, kind: str):
+    def __init__(
+        self, out: str | Path, columns: Sequence[str], model: ModelIdentity, kind: str, made_with: dict | None = None
+    ):
         self.out = Path(out).with_suffix(".npy")
         self.sidecar = self.out.with_suffix(".csv")
         self.note = self.out.with_suffix(".json")
@@ -35,6 +37,7 @@ class FeatureWriter:
         self.columns = tuple(columns)
         self.model = model
         self.kind = kind
+        self.made_with = made_with or {}  # how the vectors were made now (precision, device); none for an export
         self.rows = 0
         # Scratch files stay open across write() calls; close() or discard() ends them.
         self._raw = tempfile.NamedTemporaryFile(  # noqa: SIM115
@@ -77,6 +80,7 @@ class FeatureWriter:
             "vectors": self.out.name,
             "sidecar": self.sidecar.name,
             "normalised": True,
+            **self.made_with,
         }
         self.note.write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
 
@@ -86,6 +90,7 @@ class FeatureWriter:
             "dimension": self.model.dimension,
             "vectors": str(self.out),
             "sidecar": str(self.sidecar),
+            **self.made_with,
         }
 
     def _assemble_matrix(self) -> None:

@@ -60,6 +60,16 @@ class _OnlyQueryFlags:
             self._group.add_argument(*names, **options)
 
 
+def refuse_unmatched_stack(paths, options: RasterOptions, limits=None) -> None:
+    """A --stack pattern that matches no input is a mistake, not "index every band as grey"."""
+    from indexer.stacks import unmatched_stack
+
+    if options.stack and paths:
+        problem = unmatched_stack(paths, options.stack, limits)
+        if problem:
+            raise UserError(problem)
+
+
 def raster_options(args) -> RasterOptions:
     """RasterOptions from the parsed flags; a UserError that names the problem otherwise."""
     try:
