@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from indexer.decode import decode_image
+from indexer.imagery import indexed_picture
 from indexer.sources import read_member
 from storage import ImageRecord
 from storage.atomic import atomic_write_bytes
@@ -59,17 +59,9 @@ class ThumbnailCache:
             return path.read_bytes()
         except FileNotFoundError:
             pass
-        if record.geo is not None:
-            from indexer.chips import render_chip
-
-            data = self.shrink(render_chip(record), size)
-        else:
-            data = self.render(read_member(record.source, record.member), size)
+        data = self.shrink(indexed_picture(record), size)
         self._store(path, data)
         return data
-
-    def render(self, image_bytes: bytes, size: int) -> bytes:
-        return self.shrink(decode_image(image_bytes).image, size)
 
     def shrink(self, picture: Image.Image, size: int) -> bytes:
         picture.thumbnail((size, size), Image.Resampling.LANCZOS)
