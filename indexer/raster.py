@@ -38,7 +38,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.io import DatasetReader, MemoryFile
 from rasterio.windows import Window
 
-from indexer.geo import acquisition_date, ground_resolution_m, sensor_name, window_footprint
+from indexer.geo import acquisition_date, ground_resolution_m, sensor_name, sidecar_tags, window_footprint
 
 # Plain pictures are opened on purpose too; the warning would only be noise. So would
 # GDAL's per-open warnings about TIFF quirks it works around (one line per chip read).
@@ -245,7 +245,7 @@ def open_scene(
                     raise RasterError(f"{file.name} is not on the same pixel grid as {files[0].name}")
             layers = tuple(Layer(file, 1) for file in files)
             labels = ",".join(options.bands or ())
-        tags = first.tags()
+        tags = {**(sidecar_tags(files[0].path) if files[0].path else {}), **first.tags()}
         declares_mask = any(_declares_mask(dataset) for dataset in datasets)
         crs, transform = first.crs, first.transform
         width, height, driver = first.width, first.height, first.driver
