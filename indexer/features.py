@@ -18,8 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from storage import ImageRecord, ModelIdentity, NewImage
+from storage.atomic import new_file_mode
 
-IMAGE_COLUMNS = ("row", "id", "source", "member", "sha256", "width", "height", "format", "window", "bbox", "acquired")
+IMAGE_COLUMNS = (
+    "row", "id", "source", "member", "scene", "sha256", "width", "height", "format",
+    "window", "bbox", "acquired", "sensor", "crs", "resolution_m",
+)
 TEXT_COLUMNS = ("row", "line", "text")
 _COPY_ROWS = 65536
 
@@ -69,6 +73,7 @@ class FeatureWriter:
         self._raw.close()
         self._csv_file.close()
         self._assemble_matrix()
+        os.chmod(self._csv_file.name, new_file_mode())  # a scratch file is private; the CSV is not
         os.replace(self._csv_file.name, self.sidecar)
         os.unlink(self._raw.name)
         note = {
@@ -124,6 +129,7 @@ class FeatureWriter:
 
 
 def image_row(image: NewImage | ImageRecord, image_id: int | None = None) -> dict:
+    geo = image.geo
     return {
         "id": "" if image_id is None else image_id,
         "source": image.source,
@@ -136,6 +142,11 @@ def image_row(image: NewImage | ImageRecord, image_id: int | None = None) -> dic
         "window": "" if image.geo is None else ",".join(map(str, image.geo.window)),
         "bbox": "" if image.geo is None or image.geo.bbox is None else ",".join(f"{v:.7f}" for v in image.geo.bbox),
         "acquired": "" if image.geo is None or image.geo.acquired is None else image.geo.acquired.isoformat(),
+        # The scene a chip is of (a band stack by its pattern), its sensor, CRS and metres per chip pixel.
+        "scene": "" if geo is None else geo.scene,
+        "sensor": "" if geo is None or geo.sensor is None else geo.sensor,
+        "crs": "" if geo is None or geo.crs is None else geo.crs,
+        "resolution_m": "" if geo is None or geo.resolution_m is None else f"{geo.resolution_m:.4g}",
     }
 
 

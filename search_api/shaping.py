@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from indexer.sources import location
-from service.geo_results import feature_collection, geo_json
+from service.geo_results import feature_collection, geo_json, item_name
 from search_api.models import ImageInfo, ResultFeatureCollection, SearchResult, SearchResults
 from storage import Hit, ImageRecord
 
@@ -15,7 +15,7 @@ def image_info(request: Request, record: ImageRecord) -> dict:
         "id": record.id,
         "source": record.source,
         "member": record.member,
-        "location": location(record.source, record.member),
+        "location": location(record.source, item_name(record)),  # a band stack as the stack
         "width": record.width,
         "height": record.height,
         "format": record.format,

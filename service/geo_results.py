@@ -64,6 +64,12 @@ def make_filters(
     return filters if filters.active else None
 
 
+def item_name(image) -> str:
+    """What people call an item inside its source: a chip's scene (for a band stack its
+    pattern, ``LC08_..._B{4,3,2}.TIF``, not the red band's file), else its file."""
+    return image.geo.scene if image.geo is not None and image.geo.scene else image.member
+
+
 def footprint_geometry(geo: GeoInfo | None) -> dict | None:
     """The chip's outline as a GeoJSON Polygon, or None for items without georeferencing."""
     if geo is None or geo.footprint is None:

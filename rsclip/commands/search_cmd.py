@@ -10,7 +10,7 @@ from indexer.sources import location
 from rsclip.commands.common import add_common, load_model, open_existing
 from rsclip.commands.raster_args import add_raster_arguments, raster_options
 from service.errors import UserError
-from service.geo_results import FLAG_NAMES, feature_collection, geo_json, make_filters
+from service.geo_results import FLAG_NAMES, feature_collection, geo_json, item_name, make_filters
 from service.settings import Settings
 from storage import Hit, StoreNotFoundError
 
@@ -68,7 +68,7 @@ def _print_hits(hits: list[Hit], offset: int) -> None:
     for rank, hit in enumerate(hits, start=offset + 1):
         image = hit.image
         size = f"{image.width}x{image.height}"
-        where = location(image.source, image.member)
+        where = location(image.source, item_name(image))
         if image.geo is not None:
             x, y, width, height = image.geo.window
             where += f"  [window {x},{y} {width}x{height}]"
