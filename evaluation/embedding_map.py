@@ -15,8 +15,10 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from evaluation.plotting import plot_embedding_map, project_2d
-from indexer.decode import DecodeError, decode_image
-from indexer.sources import location, read_member
+from indexer.decode import DecodeError
+from indexer.imagery import indexed_picture
+from indexer.raster import RasterError
+from indexer.sources import location
 from service import __version__
 from service.errors import UserError
 from storage import ImageRecord, Store
@@ -150,13 +152,14 @@ def build_map(
 
 
 def load_thumbnails(store: Store, embedding_map: EmbeddingMap) -> dict[int, object]:
-    """Decode the chosen pictures from their folders or archives; a vanished file is skipped and noted."""
+    """The chosen items as the model saw them (a raster chip's window, not its whole scene);
+    a vanished file is skipped and noted."""
     pictures = {}
     for row in embedding_map.thumbnail_rows:
         record = store.get(int(embedding_map.ids[row]))
         try:
-            pictures[row] = decode_image(read_member(record.source, record.member)).image
-        except (OSError, DecodeError) as exc:
+            pictures[row] = indexed_picture(record)
+        except (OSError, DecodeError, RasterError) as exc:
             embedding_map.thumbnail_failures.append(f"{embedding_map.locations[row]}: {exc}")
             log.warning("no thumbnail for %s: %s", embedding_map.locations[row], exc)
     return pictures

@@ -47,8 +47,14 @@ def entry_state(entry: SourceItem | BandStack) -> tuple[int, float | None]:
 
 def raster_recipe(options) -> str:
     """A short fingerprint of the chipping options (``indexer.raster.RasterOptions``):
-    a scene is skipped as unchanged only if it was chipped with the same ones."""
-    shaping = tuple(getattr(options, f.name) for f in dataclasses.fields(options) if f.name not in _NOT_SHAPING)
+    a scene is skipped as unchanged only if it was chipped with the same ones. Options that
+    only refuse scenes (``max_chips``) and an unset ``nodata`` are left out, so indexes made
+    before those options keep their fingerprint."""
+    shaping = tuple(
+        getattr(options, f.name)
+        for f in dataclasses.fields(options)
+        if f.name not in _NOT_SHAPING and not (f.name == "nodata" and options.nodata is None)
+    )
     return hashlib.sha256(repr(shaping).encode()).hexdigest()[:12]
 
 

@@ -33,7 +33,8 @@ from tqdm import tqdm
 
 from PIL import Image
 
-from indexer.chips import PlannedChip, plan_chips, read_chip_item, scene_of
+from indexer.chips import PlannedChip, plan_chips, read_chip_item
+from indexer.imagery import scene_of
 from indexer.decode import DEFAULT_MAX_PIXELS, DecodeError, decode_image
 from indexer.probes import text_probe_vectors
 from indexer.incremental import ChangeTracker, chip_placement, raster_recipe
@@ -114,6 +115,7 @@ class IndexRun:
         raster: RasterOptions | None = None,
         prune: bool = False,
         rehash: bool = False,
+        progress_label: str = "indexing",
     ):
         self.store = store
         self.encoder = encoder
@@ -122,6 +124,7 @@ class IndexRun:
         self.max_pixels = max_pixels
         self.limits = limits or InputLimits()
         self.progress = progress
+        self.progress_label = progress_label
         self.raster = raster or RasterOptions()
         self.prune = prune
         self.rehash = rehash
@@ -140,7 +143,7 @@ class IndexRun:
         paths = list(paths)
         self.changes = ChangeTracker(self.store, rehash=self.rehash, prune_roots=paths if self.prune else None)
         self.store.calibrate_with(text_probe_vectors(self.encoder))  # in case the index type changes
-        bar = tqdm(desc="indexing", unit="img", disable=not self.progress, dynamic_ncols=True)
+        bar = tqdm(desc=self.progress_label, unit="img", disable=not self.progress, dynamic_ncols=True)
         window: deque[_Pending] = deque()
         with (
             ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decode") as pool,

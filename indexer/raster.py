@@ -7,8 +7,13 @@ read per chip. Chips are windows of the scene, recorded as such, not copies: the
 window can be read again later (``render_chip``) to show the chip.
 
 Validity comes from GDAL's dataset mask (nodata value, alpha band or internal mask,
-as the file declares) and, for floating point data, finiteness. Invalid pixels are
-left out of the stretch statistics and painted black in the chip.
+as the file declares) and, for floating point data, finiteness. Providers often ship
+zero fill without declaring it (Landsat band files, many mosaics): when a file
+declares no mask, a constant value that fills a good part of the scene's edge and is
+its lowest value is taken as fill (``edge_fill``); ``nodata`` in the options names the
+value outright. A pixel is fill when every band holds the fill value, as GDAL's
+dataset mask treats nodata. Invalid pixels are left out of the stretch statistics and
+painted black in the chip.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.io import DatasetReader, MemoryFile
 from rasterio.windows import Window
 
-from indexer.geo import acquisition_date, ground_resolution_m, sensor_name, window_footprint
+from indexer.geo import acquisition_date, ground_resolution_m, sensor_name, sidecar_tags, window_footprint
 from indexer.limits import FailureKind, InputRefused
 
 # Plain pictures are opened on purpose too; the warning would only be noise. So would
@@ -50,6 +55,8 @@ STATS_SIDE = 1024  # longest side of the decimated read that the stretch statist
 STATS_MAX_TOUCHED = 256 * 1024 * 1024
 STATS_WINDOWS = 16
 DEFAULT_MAX_CHIPS = 1_000_000  # per scene: a 256,000 px square at 256 px chips
+# Undeclared fill: the share of the scene's edge pixels one constant (lowest) value must cover.
+EDGE_FILL_SHARE = 0.1
 _RGB = (ColorInterp.red, ColorInterp.green, ColorInterp.blue)
 
 
@@ -69,6 +76,7 @@ class RasterOptions:
     stretch: tuple[float, float] = (2.0, 98.0)  # percentiles mapped to 0 and 255
     stack: str | None = None  # file name pattern with {band}, e.g. "*_B{band}.TIF"
     max_chips: int = DEFAULT_MAX_CHIPS  # a scene cut into more is refused (--max-chips-per-scene)
+    nodata: float | None = None  # a fill value the files do not declare; None: declared mask, else edge fill
 
     def __post_init__(self):
         if self.max_chips < 1:
@@ -93,6 +101,8 @@ class RasterOptions:
                 raise ValueError("a band stack needs the bands to stack, red first, e.g. 4,3,2 for Landsat 8")
         elif self.bands is not None and not all(band.isdigit() and int(band) >= 1 for band in self.bands):
             raise ValueError("bands are numbers from 1, e.g. 3,2,1")
+        if self.nodata is not None and not np.isfinite(self.nodata):
+            raise ValueError("the nodata value must be a finite number")
 
 
 class RasterFile:
@@ -177,6 +187,7 @@ class Scene:
     transform: Affine
     stretch: tuple[tuple[float, float], ...]  # value range per layer mapped onto 0..255
     percentiles: tuple[float, float]
+    fill: float | None  # value that marks fill beyond the file's own mask (given or found on the edge)
     sha256: str
     byte_size: int
     mtime: float | None
@@ -244,7 +255,8 @@ def open_scene(
                     raise RasterError(f"{file.name} is not on the same pixel grid as {files[0].name}")
             layers = tuple(Layer(file, 1) for file in files)
             labels = ",".join(options.bands or ())
-        tags = first.tags()
+        tags = {**(sidecar_tags(files[0].path) if files[0].path else {}), **first.tags()}
+        declares_mask = any(_declares_mask(dataset) for dataset in datasets)
         crs, transform = first.crs, first.transform
         width, height, driver = first.width, first.height, first.driver
     footprint = window_footprint(crs, transform, 0, 0, width, height)
@@ -252,6 +264,8 @@ def open_scene(
     resolution_m = ground_resolution_m(crs, transform, centre_lat)
     refuse_chip_count(width, height, resolution_m, options)  # before a single pixel is read
     sha256 = scene_sha256([file.sha256() for file in files])
+    values, valid = stats_sample(layers, width, height)
+    fill = options.nodata if options.nodata is not None or declares_mask else edge_fill(values, valid)
     return Scene(
         source=source,
         member=files[0].name,
@@ -262,8 +276,9 @@ def open_scene(
         height=height,
         crs=crs,
         transform=transform,
-        stretch=scene_stretch(layers, width, height, options.stretch),
+        stretch=valid_stretch(values, valid & ~is_fill(values, fill), options.stretch),
         percentiles=options.stretch,
+        fill=fill,
         sha256=sha256,
         byte_size=sum(file.byte_size for file in files),
         mtime=mtime,
@@ -274,13 +289,51 @@ def open_scene(
     )
 
 
+def _declares_mask(src: DatasetReader) -> bool:
+    """The file says which pixels are valid (nodata value, alpha band, internal mask)."""
+    return any(flags != [MaskFlags.all_valid] for flags in src.mask_flag_enums)
+
+
+def is_fill(values: np.ndarray, fill: float | None) -> np.ndarray:
+    """(h, w) True where every band holds the fill value."""
+    if fill is None:
+        return np.zeros(values.shape[1:], dtype=bool)
+    return (values == np.float32(fill)).all(axis=0)
+
+
+def edge_fill(values: np.ndarray, valid: np.ndarray) -> float | None:
+    """The undeclared fill value of a scene, if it has one, from a (decimated) read of it.
+
+    Fill is one constant in every band, it is the scene's lowest value, and it covers a
+    good share of the edge: rotated footprints leave it in the corners, mosaics along a
+    side. Real dark ground rarely sits at exactly the lowest value in every band along
+    the border, and when it does it is painted black either way.
+    """
+    edges = np.concatenate([values[:, 0, :], values[:, -1, :], values[:, :, 0], values[:, :, -1]], axis=1)
+    edge_valid = np.concatenate([valid[0, :], valid[-1, :], valid[:, 0], valid[:, -1]])
+    constant = edge_valid & (edges == edges[:1]).all(axis=0)
+    if not constant.any() or not valid.any():
+        return None
+    candidates, counts = np.unique(edges[0][constant], return_counts=True)
+    value = float(candidates[counts.argmax()])
+    lowest = float(values[:, valid].min())
+    if counts.max() < EDGE_FILL_SHARE * edges.shape[1] or value != lowest:
+        return None
+    return value
+
+
 def read_layers(
     layers: Sequence[Layer],
     window: Window | None,
     out_shape: tuple[int, int],
     resampling: Resampling = Resampling.nearest,
+    fill: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(values (bands, h, w) float32, valid (h, w) bool) of ``window`` read at ``out_shape``."""
+    """(values (bands, h, w) float32, valid (h, w) bool) of ``window`` read at ``out_shape``.
+
+    Reads smaller than the window use the file's overviews where it has them (GDAL's
+    choice for decimated reads); pixels holding ``fill`` in every band are invalid.
+    """
     values = np.empty((len(layers), *out_shape), dtype=np.float32)
     valid = np.ones(out_shape, dtype=bool)
     files: dict[int, tuple[RasterFile, list[int]]] = {}
@@ -292,21 +345,32 @@ def read_layers(
             data = src.read(bands, window=window, out_shape=(len(bands), *out_shape), resampling=resampling)
             valid &= src.dataset_mask(window=window, out_shape=out_shape) > 0
         values[positions] = data
-    valid &= np.isfinite(values).all(axis=0)
+    valid &= np.isfinite(values).all(axis=0) & ~is_fill(values, fill)
     return values, valid
+
+
+def stats_sample(layers: Sequence[Layer], width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """The scene's pixels for its statistics: a decimated read of the whole scene (longest
+    side ``STATS_SIDE``) or, where that would touch too many pixels (a scene declaring
+    10^12 of them), windows spread over the scene, so memory stays flat in its size."""
+    scale = max(width, height) / STATS_SIDE
+    shape = (height, width) if scale <= 1 else (max(1, round(height / scale)), max(1, round(width / scale)))
+    if _pixels_touched(layers, width, height, scale) <= STATS_MAX_TOUCHED:
+        return read_layers(layers, None, shape)
+    return _sampled_windows(layers, width, height)
 
 
 def scene_stretch(
     layers: Sequence[Layer], width: int, height: int, percentiles: tuple[float, float]
 ) -> tuple[tuple[float, float], ...]:
-    """Per-band value range for the 8-bit stretch, from valid pixels of a decimated read
-    (or, where that would touch too many pixels, of windows spread over the scene)."""
-    scale = max(width, height) / STATS_SIDE
-    shape = (height, width) if scale <= 1 else (max(1, round(height / scale)), max(1, round(width / scale)))
-    if _pixels_touched(layers, width, height, scale) <= STATS_MAX_TOUCHED:
-        values, valid = read_layers(layers, None, shape)
-    else:
-        values, valid = _sampled_windows(layers, width, height)
+    """Per-band value range for the 8-bit stretch, from the valid pixels of :func:`stats_sample`."""
+    return valid_stretch(*stats_sample(layers, width, height), percentiles)
+
+
+def valid_stretch(
+    values: np.ndarray, valid: np.ndarray, percentiles: tuple[float, float]
+) -> tuple[tuple[float, float], ...]:
+    """Per-band value range for the 8-bit stretch, from the valid pixels only."""
     if not valid.any():
         raise RasterError("the scene has no valid pixels (all nodata)")
     ranges = []
@@ -430,10 +494,11 @@ def chip_sha256(scene: Scene, chip: ChipWindow) -> str:
         (chip.x, chip.y, chip.width, chip.height),
         (chip.out_width, chip.out_height),
         scene.percentiles,
+        scene.fill,
     )
 
 
-def chip_fingerprint(scene_sha256: str, bands, window, out_size, percentiles) -> str:
+def chip_fingerprint(scene_sha256: str, bands, window, out_size, percentiles, fill: float | None = None) -> str:
     """The hash behind :func:`chip_sha256`, from its parts (so a stored chip can be checked)."""
     recipe = {
         "scene": scene_sha256,
@@ -442,6 +507,8 @@ def chip_fingerprint(scene_sha256: str, bands, window, out_size, percentiles) ->
         "out": list(out_size),
         "stretch": list(percentiles),
     }
+    if fill is not None:  # fill changes the mask and the stretch: other pixels
+        recipe["fill"] = fill
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
 
 
@@ -458,7 +525,7 @@ def _resampling(chip: ChipWindow) -> Resampling:
     return Resampling.bilinear if chip.out_width > chip.width else Resampling.nearest
 
 
-def read_chip(layers: Sequence[Layer], chip: ChipWindow, stretch) -> tuple[np.ndarray, float]:
+def read_chip(layers: Sequence[Layer], chip: ChipWindow, stretch, fill: float | None = None) -> tuple[np.ndarray, float]:
     """The chip as (h, w, 3) uint8 and the share of its pixels that are valid."""
-    values, valid = read_layers(layers, chip.window, (chip.out_height, chip.out_width), _resampling(chip))
+    values, valid = read_layers(layers, chip.window, (chip.out_height, chip.out_width), _resampling(chip), fill)
     return to_rgb8(values, valid, stretch), float(valid.mean())

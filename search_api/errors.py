@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from indexer.decode import DecodeError, UnsupportedFormatError
 from indexer.limits import FailureKind
+from indexer.raster import RasterError
 from indexer.sources import ContentChangedError, MemberNotFoundError
 from service.scoring import BadTemplateError
 from service.searcher import UnknownImageError
@@ -49,8 +50,41 @@ def _validation_message(exc: RequestValidationError) -> str:
             parts.append(f"the body is not valid JSON{at}")
             continue
         where = ".".join(str(part) for part in loc)
-        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+        message = _in_plain_words(error)
+        parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts) or "invalid request"
+
+
+# Pydantic's wording ("Value error, ...", "String should have at most 2000 characters")
+# speaks of types; people typed a field. Say what to change instead.
+_PLAIN_WORDS = {
+    "string_too_long": "is longer than {max_length} characters",
+    "string_too_short": "must not be empty",
+    "too_long": "has more than {max_length} entries",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "greater_than": "must be more than {gt}",
+    "less_than": "must be less than {lt}",
+    "int_parsing": "must be a whole number",
+    "float_parsing": "must be a number",
+    "missing": "is required",
+    "date_from_datetime_parsing": "must be a date like 2014-07-20",
+    "date_parsing": "must be a date like 2014-07-20",
+}
+
+
+def _in_plain_words(error: dict) -> str:
+    kind, context = error.get("type", ""), error.get("ctx") or {}
+    template = _PLAIN_WORDS.get(kind)
+    if template is not None:
+        try:
+            return template.format(**context)
+        except (KeyError, IndexError):
+            pass
+    message = str(error.get("msg", "invalid value"))
+    if kind == "value_error" and "error" in context:
+        return str(context["error"])  # our own sentence, without "Value error, " before it
+    return message.removeprefix("Value error, ")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -63,6 +97,7 @@ def install_error_handlers(app: FastAPI) -> None:
         (UploadTooLargeError, 413),
         (BadTemplateError, 422),
         (BadRequestError, 422),
+        (RasterError, 400),  # a raster that cannot be read as asked (no valid pixels, a missing band)
     ]
     for exc_type, status in statuses:
 

@@ -23,6 +23,10 @@ MAX_PROMPT_CHARS = MAX_TEMPLATE_CHARS - 2 + MAX_LABEL_CHARS
 MAX_SOURCE_CHARS = 4096
 # JSON Schema's pattern, searched (not anchored): at least one character that is not white space.
 _HAS_TEXT = r"\S"
+QUERY_READING = (
+    "how an uploaded query image was read: a photo decoded as indexing does, a GeoTIFF's one chip, "
+    "or a bigger scene read whole at the model's input size (null for text or an indexed id)"
+)
 
 
 def _stripped_text(value: str) -> str:
@@ -162,6 +166,7 @@ class SearchResults(BaseModel):
     k: int
     offset: int
     results: list[SearchResult]
+    query: str | None = Field(None, description=QUERY_READING)
 
 
 class ResultFeature(BaseModel):
@@ -177,6 +182,7 @@ class ResultFeatureCollection(BaseModel):
 
     type: Literal["FeatureCollection"] = "FeatureCollection"
     features: list[ResultFeature]
+    query: str | None = Field(None, description=QUERY_READING)
 
 
 class LabelProbability(BaseModel):
@@ -190,6 +196,7 @@ class Classification(BaseModel):
     template: str
     image_id: int | None
     results: list[LabelProbability] = Field(description="best label first")
+    query: str | None = Field(None, description=QUERY_READING)
 
 
 class TextProbability(BaseModel):
@@ -201,6 +208,7 @@ class TextProbability(BaseModel):
 class Similarity(BaseModel):
     image_id: int | None
     results: list[TextProbability] = Field(description="in the order the texts were given")
+    query: str | None = Field(None, description=QUERY_READING)
 
 
 class Embedding(BaseModel):
@@ -208,6 +216,7 @@ class Embedding(BaseModel):
     model: str
     dimension: int
     vector: list[float]
+    query: str | None = Field(None, description=QUERY_READING)
 
 
 class Reloaded(BaseModel):

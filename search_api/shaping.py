@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from fastapi import Request
 
 from indexer.sources import location
-from service.geo_results import feature_collection, geo_json
+from service.geo_results import feature_collection, geo_json, item_name
 from search_api.models import ImageInfo, ResultFeatureCollection, SearchResult, SearchResults
 from storage import Hit, ImageRecord
 
@@ -17,7 +17,7 @@ def image_info(request: Request, record: ImageRecord) -> dict:
         "id": record.id,
         "source": record.source,
         "member": record.member,
-        "location": location(record.source, record.member),
+        "location": location(record.source, item_name(record)),  # a band stack as the stack
         "width": record.width,
         "height": record.height,
         "format": record.format,
@@ -40,7 +40,7 @@ def image_model(request: Request, record: ImageRecord) -> ImageInfo:
 
 
 def search_results(
-    request: Request, hits: list[Hit], k: int, offset: int, format: str = "json"
+    request: Request, hits: list[Hit], k: int, offset: int, format: str = "json", query: str | None = None
 ) -> SearchResults | ResultFeatureCollection:
     results = [
         SearchResult(rank=offset + rank, score=hit.score, **image_info(request, hit.image))
@@ -48,5 +48,5 @@ def search_results(
     ]
     if format == "geojson":
         properties = [result.model_dump(mode="json") for result in results]
-        return ResultFeatureCollection(**feature_collection(hits, properties))
-    return SearchResults(k=k, offset=offset, results=results)
+        return ResultFeatureCollection(**feature_collection(hits, properties), query=query)
+    return SearchResults(k=k, offset=offset, results=results, query=query)

@@ -35,7 +35,7 @@ from storage.killpoints import kill_point
 from storage.locations import LocationMethods, part_of, point, release
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
 from storage.index_policy import IndexPolicy
-from storage.records import Hit, ImageRecord, IndexBuild, ModelIdentity, NewImage, SearchFilters, StoreStats
+from storage.records import Hit, ImageRecord, ModelIdentity, NewImage, SearchFilters, StoreStats
 from storage.row_mapping import image_record, image_row, index_build_columns, index_build_of, model_identity_of
 from storage.runs import RunLog
 from storage.vectors import TextQueries, VectorIndex

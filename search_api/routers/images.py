@@ -42,6 +42,13 @@ def image_original(image_id: ImageIdPath, searcher: SearcherDep) -> Response:
     return Response(content=data, media_type=content_type, headers=_CACHE)
 
 
+@router.head("/{image_id}", include_in_schema=False)
+def image_original_head(image_id: ImageIdPath, searcher: SearcherDep) -> Response:
+    """What GET would send (type, length), without the body: link checkers and browsers ask."""
+    data, content_type = original_bytes(searcher.image(image_id))
+    return Response(media_type=content_type, headers={**_CACHE, "Content-Length": str(len(data))})
+
+
 @router.get(
     "/{image_id}/thumbnail",
     name="image_thumbnail",

@@ -34,7 +34,7 @@ router = APIRouter(
 # Optional form fields are typed without None (their default), so the schema declares a file part
 # and an integer, not "or null", which a multipart form cannot send.
 ImageFile = Annotated[
-    UploadFile, File(description="an uploaded photo; or give image_id", json_schema_extra={"minLength": 1})
+    UploadFile, File(description="an uploaded photo or GeoTIFF; or give image_id", json_schema_extra={"minLength": 1})
 ]
 ImageId = Annotated[int, Form(ge=1, le=MAX_ID, description="an indexed image; or upload a file"), WholeNumber]
 # Each text is capped and trimmed (models.capped_text); at most MAX_LABELS of them per request.
@@ -64,7 +64,7 @@ def classify_image(
     image_id: ImageId = None,
 ) -> Classification:
     """Rank candidate labels for one image by the model's probability."""
-    vector = query_image_vector(searcher, file, image_id, settings)
+    vector, reading = query_image_vector(searcher, file, image_id, settings)
     ranked = classify(searcher.encoder, vector, labels, template)
     return Classification(
         template=template,
@@ -72,6 +72,7 @@ def classify_image(
         results=[
             LabelProbability(label=r.label, prompt=r.prompt, score=r.score, probability=r.probability) for r in ranked
         ],
+        query=reading,
     )
 
 
@@ -84,11 +85,12 @@ def similarity(
     image_id: ImageId = None,
 ) -> Similarity:
     """The model's probability that each text describes the image."""
-    vector = query_image_vector(searcher, file, image_id, settings)
+    vector, reading = query_image_vector(searcher, file, image_id, settings)
     scored = text_probabilities(searcher.encoder, vector, texts)
     return Similarity(
         image_id=image_id,
         results=[TextProbability(text=s.text, score=s.score, probability=s.probability) for s in scored],
+        query=reading,
     )
 
 
@@ -103,9 +105,10 @@ def embed(
     """The unit vector of one image or one text, as the index stores them."""
     if sum(value is not None for value in (text, file, image_id)) != 1:
         raise BadRequestError("give exactly one of: 'text', 'file' (an upload) or 'image_id'")
+    reading = None
     if text is not None:
         vector, kind = searcher.encoder.encode_texts([text])[0], "text"
     else:
-        vector, kind = query_image_vector(searcher, file, image_id, settings), "image"
+        (vector, reading), kind = query_image_vector(searcher, file, image_id, settings), "image"
     spec = searcher.encoder.spec
-    return Embedding(kind=kind, model=spec.model_id, dimension=len(vector), vector=vector.tolist())
+    return Embedding(kind=kind, model=spec.model_id, dimension=len(vector), vector=vector.tolist(), query=reading)

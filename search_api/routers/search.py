@@ -42,15 +42,19 @@ def search_image(
     request: Request,
     searcher: SearcherDep,
     settings: SettingsDep,
-    file: Annotated[UploadFile, File(description="a photo (JPEG, PNG, TIFF, WebP...)", json_schema_extra={"minLength": 1})],
+    file: Annotated[
+        UploadFile,
+        File(description="a photo (JPEG, PNG, TIFF, WebP...) or a GeoTIFF scene", json_schema_extra={"minLength": 1}),
+    ],
     k: Annotated[int, Form(ge=1, le=MAX_K), WholeNumber] = 10,
     offset: Annotated[int, Form(ge=0, le=MAX_OFFSET), WholeNumber] = 0,
     filters: FormFiltersDep = None,
     format: FormFormat = "json",
 ) -> Results:
-    """Indexed images that look like an uploaded photo, best first."""
-    hits = searcher.search_image(upload_image(file, settings), k, offset, filters)
-    return search_results(request, hits, k, offset, format)
+    """Indexed images that look like an uploaded photo or GeoTIFF, best first; ``query`` says how it was read."""
+    picture = upload_image(file, settings, searcher.encoder.spec.image_size)
+    hits = searcher.search_image(picture.image, k, offset, filters)
+    return search_results(request, hits, k, offset, format, query=picture.reading)
 
 
 @router.get(
