@@ -50,7 +50,8 @@ def _validation_message(exc: RequestValidationError) -> str:
             parts.append(f"the body is not valid JSON{at}")
             continue
         where = ".".join(str(part) for part in loc)
-        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+        message = _plain_message(error)
+        parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts) or "invalid request"
 
 
@@ -120,6 +121,24 @@ def refuse_oversized_bodies(app: FastAPI, max_upload_bytes: int) -> None:
         return await call_next(request)
 
 
+def _plain_message(error: dict) -> str:
+    """Pydantic's message without its framework prefix ("Value error, bbox must ..." -> "bbox must ...")."""
+    message = str(error.get("msg", ""))
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
 def _plain(errors) -> list[dict]:
-    """Validation errors may carry exception objects in ``ctx``; keep what JSON can hold."""
-    return [{key: error[key] for key in ("loc", "msg", "type") if key in error} for error in errors]
+    """Validation errors as JSON: where, what, which kind, and the limits (ctx) that are plain values.
+
+    The web page words its own message from ``type``, ``loc`` and ``ctx`` (e.g. max_length),
+    in the reader's language; ``ctx`` may also hold exception objects, which are left out.
+    """
+    plain = []
+    for error in errors:
+        item = {key: error[key] for key in ("loc", "type") if key in error}
+        item["msg"] = _plain_message(error)
+        context = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, (int, float, str, bool))}
+        if context:
+            item["ctx"] = context
+        plain.append(item)
+    return plain
