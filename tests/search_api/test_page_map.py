@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.search_api.browser import needs_chromium, offline_page, result_ids, screenshot, search_text
 from tests.search_api.conftest import serving
-# The browser fixture and the skip-without-Chromium mark are the page tests' own.
-from tests.search_api.test_page_browser import _result_ids, browser, offline_page, pytestmark  # noqa: F401
+
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def test_bbox_filter_and_the_footprint_map(geo_page, geo_indexed):
     page.press("#query", "Enter")
     page.wait_for_function("document.querySelector('#status').textContent.includes('results for')")
     west = {r.id for r in geo_indexed.records if r.member == "west_20140720.tif"}
-    assert set(_result_ids(page)) == west
+    assert set(result_ids(page)) == west
     page.locator(".result").first.click()
     page.wait_for_selector("#detail[open]")
     page.wait_for_selector("#detail-map path.footprint-shown")
