@@ -25,24 +25,23 @@ function showResultsMap(results) {
   const map = ensureResultsMap();
   resultsMap.layers.clearLayers();
   resultsMap.outlines.clear();
-  const all = L.latLngBounds([]);
-  placed.forEach((result) => {
-    const ring = footprintLatLngs(result.geo.footprint);
-    const bounds = L.latLngBounds(ring);
+  const rings = placed.map((result) => footprintLatLngs(result.geo.footprint));
+  const all = L.latLngBounds(rings.flat());
+  map.invalidateSize();
+  if (all.isValid()) map.fitBounds(all, { padding: [16, 16], maxZoom: 18 }); // first: layers need a view
+  placed.forEach((result, i) => {
+    const bounds = L.latLngBounds(rings[i]);
     L.imageOverlay(result.thumbnail_url, bounds, { alt: "", className: "chip-overlay" }).addTo(resultsMap.layers);
-    const outline = L.polygon(ring, { className: "footprint-result", weight: 1, fillOpacity: 0 })
+    const outline = L.polygon(rings[i], { className: "footprint-result", weight: 1, fillOpacity: 0 })
       .bindTooltip(`#${result.id} ${baseName(result.member || result.location)}`)
       .on("mouseover", () => linkHighlight(result.id, true))
       .on("mouseout", () => linkHighlight(result.id, false))
       .on("click", () => focusCard(result.id));
     outline.addTo(resultsMap.layers);
     resultsMap.outlines.set(String(result.id), outline);
-    all.extend(bounds);
   });
   drawFilterBox();
   setStatus($("#results-map-note"), "map.count", { count: placed.length, total: results.length });
-  map.invalidateSize();
-  if (all.isValid()) map.fitBounds(all, { padding: [16, 16], maxZoom: 18 });
 }
 
 function refreshResultsMap() {
