@@ -127,6 +127,7 @@ async function runSearch(fresh) {
     setStatus(status, key, { count, what: describeSearch() });
     $("#more").hidden = body.results.length < PAGE_SIZE;
     showResultsMap(shownResults);
+    refreshStats(); // the server may be serving new items: say so now, not at the next tick
   } catch (error) {
     setError(status, error);
     if (search.mode === "image") showPicture($("#photo-preview"), null); // no stale preview of a refused file

@@ -214,3 +214,24 @@ def test_api_reference_pages_work_offline(browser, live_server, path, ready):
         page.wait_for_selector(ready)
         assert "/search/text" in page.content()
         screenshot(page, f"api-reference-{path.strip('/')}")
+
+
+def test_header_count_follows_items_the_server_picks_up(browser, encoder, tmp_path):
+    from search_api import ApiSettings, create_app
+    from tests.conftest import noise_image
+    from tests.rasters import index_into
+    from tests.search_api.conftest import serving
+
+    first, later = tmp_path / "first", tmp_path / "later"
+    for folder, seeds in ((first, (1, 2)), (later, (3,))):
+        folder.mkdir()
+        for seed in seeds:
+            noise_image(seed).save(folder / f"photo_{seed}.png")
+    index_into(tmp_path / "data", encoder, [first])
+    app = create_app(ApiSettings(data_dir=tmp_path / "data", reload_seconds=0.2), encoder=encoder)
+    with serving(app) as server, offline_page(browser, server) as page:
+        wait_for_status(page, "#stats", "2 images")
+        index_into(tmp_path / "data", encoder, [later])  # another process's indexer, as far as the server knows
+        search_text(page, "photo")  # the server follows by itself; the page asks again after each search
+        wait_for_status(page, "#stats", "3 images")
+        assert "3 results" in page.locator("#status").inner_text()
