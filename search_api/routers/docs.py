@@ -2,8 +2,8 @@
 
 FastAPI's own pages load their JavaScript from a CDN and are blank without internet.
 These are the same pages pointed at ``static/vendor`` (versions and licences in each
-folder's VENDORED.md). A Content-Security-Policy keeps every fetch on this server:
-ReDoc's sidebar shows a logo from its vendor's CDN, which the browser now never asks for.
+folder's VENDORED.md; ReDoc's bundle had one CDN logo URL, replaced there). A
+Content-Security-Policy keeps every fetch on this server.
 """
 
 from __future__ import annotations
