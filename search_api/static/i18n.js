@@ -98,6 +98,7 @@ const STRINGS = {
     "error.page": "The page failed: {message}",
     "error.notFound": "There is no indexed image #{id}.",
     "error.missingFile": "This image's file is no longer where it was indexed.",
+    "error.changed": "This image's file has changed since it was indexed: index it again.",
     "error.tooLarge": "The file is larger than this server accepts.",
     "error.tooManyPixels": "The image has more pixels than this server accepts.",
     "error.format": "This kind of file cannot be read. Use JPEG, PNG, TIFF or GeoTIFF, or WebP.",
@@ -220,6 +221,7 @@ const STRINGS = {
     "error.page": "页面出错：{message}",
     "error.notFound": "没有编号为 #{id} 的已索引影像。",
     "error.missingFile": "该影像的文件已不在索引时的位置。",
+    "error.changed": "该影像的文件在索引后已被修改，请重新索引。",
     "error.tooLarge": "文件超过了服务器接受的大小。",
     "error.tooManyPixels": "影像像素数超过了服务器接受的上限。",
     "error.format": "无法读取这种文件。请使用 JPEG、PNG、TIFF 或 GeoTIFF、WebP。",
@@ -359,6 +361,8 @@ function explainError(error) {
       const id = /image has id (\d+)/.exec(detail);
       return id ? t("error.notFound", { id: id[1] }) : t("error.missingFile");
     }
+    case 410:
+      return t("error.changed");
     case 413:
       return /pixels/.test(detail) ? t("error.tooManyPixels") : t("error.tooLarge");
     case 415:
