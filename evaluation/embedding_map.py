@@ -38,18 +38,31 @@ class EmbeddingMap:
     thumbnail_rows: list[int]
     info: dict  # model, method, seed, what was sampled: recorded with the map
     thumbnail_failures: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # each point's indexed folder or archive (its name)
 
     def as_dict(self, image_name: str | None = None) -> dict:
         return {
             **self.info,
             "image": image_name,
             "points": [
-                {"id": int(image_id), "x": round(float(x), 4), "y": round(float(y), 4), "label": label, "location": where}
-                for image_id, (x, y), label, where in zip(self.ids, self.coordinates, self.labels, self.locations)
+                {
+                    "id": int(image_id),
+                    "x": round(float(x), 4),
+                    "y": round(float(y), 4),
+                    "label": label,
+                    "source": source,
+                    "location": where,
+                }
+                for image_id, (x, y), label, source, where in zip(
+                    self.ids, self.coordinates, self.labels, self._point_sources(), self.locations
+                )
             ],
             "thumbnails": [int(self.ids[row]) for row in self.thumbnail_rows],
             "thumbnail_failures": self.thumbnail_failures,
         }
+
+    def _point_sources(self) -> list[str | None]:
+        return self.sources or [None] * len(self.ids)
 
 
 def sample_vectors(store: Store, max_points: int, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -148,7 +161,9 @@ def build_map(
         "plotted_points": len(ids),
         "rsclip_version": __version__,
     }
-    return EmbeddingMap(ids, coordinates, labels, locations, spread_rows(coordinates, thumbnails), info)
+    sources = [Path(records[int(i)].source).name for i in ids]
+    rows = spread_rows(coordinates, thumbnails)
+    return EmbeddingMap(ids, coordinates, labels, locations, rows, info, sources=sources)
 
 
 def load_thumbnails(store: Store, embedding_map: EmbeddingMap) -> dict[int, object]:

@@ -39,6 +39,8 @@ def create_app(settings: ApiSettings, *, encoder: Encoder | None = None) -> Fast
         summary="Text and image search over remote-sensing imagery with Git-RSCLIP",
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
+        docs_url=None,  # /docs and /redoc come from search_api/routers/docs.py, with assets shipped in the package
+        redoc_url=None,
     )
     app.state.services = services
     app.state.admission = Admission(settings.model_slots, settings.queue_size, settings.queue_seconds)

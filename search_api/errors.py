@@ -147,5 +147,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def _plain(errors) -> list[dict]:
-    """Validation errors may carry exception objects in ``ctx``; keep what JSON can hold."""
-    return [{key: error[key] for key in ("loc", "msg", "type") if key in error} for error in errors]
+    """Validation errors as JSON: where, what, which kind, and the limits (ctx) that are plain values.
+
+    The web page words its own message from ``type``, ``loc`` and ``ctx`` (e.g. max_length),
+    in the reader's language; ``ctx`` may also hold exception objects, which are left out.
+    """
+    plain = []
+    for error in errors:
+        item = {key: error[key] for key in ("loc", "type") if key in error}
+        item["msg"] = _in_plain_words(error)
+        context = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, (int, float, str, bool))}
+        if context:
+            item["ctx"] = context
+        plain.append(item)
+    return plain

@@ -118,6 +118,19 @@ def serving(app):
 
 
 @pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every page test of the session (each test opens its own context)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.search_api.browser import launch
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
 def live_server(app):
     with serving(app) as server:
         yield server
