@@ -93,7 +93,7 @@ def embed(
     if sum(value is not None for value in (text, file, image_id)) != 1:
         raise BadRequestError("give exactly one of: 'text', 'file' (an upload) or 'image_id'")
     if text is not None:
-        vector, kind = searcher.encoder.encode_texts(_texts([text], "text"))[0], "text"
+        vector, kind = searcher.text_vector(_texts([text], "text")[0]), "text"
     else:
         vector, kind = query_image_vector(searcher, file, image_id, settings), "image"
     spec = searcher.encoder.spec
