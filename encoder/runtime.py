@@ -18,7 +18,7 @@ import torch
 
 log = logging.getLogger(__name__)
 
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("fp32", "bf16", "fp16", "int8")  # int8: opt-in, CPU only (see encoder.encoder.quantized_int8)
 
 # Images per model call. On a CPU, bf16 throughput is flat from 4 to 32 images (the
 # matrices are already large at 256 tokens per image), so a small batch keeps memory
@@ -119,6 +119,8 @@ def choose_runtime(
     if kind == "cuda" and not torch.cuda.is_available():
         raise ValueError("device cuda was asked for, but this torch build sees no CUDA GPU")
     precision = precision or default_precision(device, flags)
+    if kind != "cpu" and precision == "int8":
+        raise ValueError("int8 runs on the CPU only; on a GPU use bf16 or fp16")
     if kind == "cpu" and precision == "fp16":
         log.warning("fp16 on a CPU is emulated and slow; bf16 or fp32 are the CPU formats")
     if kind == "cpu" and precision == "bf16" and not cpu_has_fast_bf16(flags):
