@@ -62,6 +62,7 @@ class Encoder:
         device: str = "cpu",
         precision: str = "fp32",
         compile_batch: int | None = None,
+        compile_after: int = 0,
     ):
         if precision not in _DTYPES:
             raise ValueError(f"precision must be one of {sorted(_DTYPES)}, not {precision!r}")
@@ -77,7 +78,9 @@ class Encoder:
         self._processor = processor
         self._image_features = self._model.get_image_features
         if compile_batch:  # full batches of this size run compiled (see encoder.runtime)
-            self._image_features = CompiledForward(self._model.get_image_features, compile_batch)
+            self._image_features = CompiledForward(
+                self._model.get_image_features, compile_batch, plain_batches=-(-compile_after // compile_batch)
+            )
         self._model_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
         self._logit_scale = float(model.logit_scale.detach().float().exp())
         bias = getattr(model, "logit_bias", None)
@@ -99,6 +102,7 @@ class Encoder:
         each path once, so the first user's query does not pay for either."""
         if isinstance(self._image_features, CompiledForward):
             self._image_features.batch_sizes.add(1)
+            self._image_features.plain_batches = 0  # a server lives long: compile now
         size = self.spec.image_size
         self.encode_pixels(np.zeros((1, 3, size, size), dtype=np.float32))
         self.encode_texts(["warm-up"])
