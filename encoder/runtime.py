@@ -5,6 +5,7 @@ arithmetic in hardware (AMX or AVX512-BF16: several times fp32 at cosine 0.9999 
 the fp32 vectors), fp32 otherwise, half precision on a CUDA GPU. Any choice can be
 overridden (``--device``, ``--precision``, ``--batch-size``, or the environment, see
 ``service.settings``); fp32 stays the reference every fast path is measured against.
+int8 is opt-in on any CPU: judge it first with ``rsclip eval fidelity``.
 """
 
 from __future__ import annotations
