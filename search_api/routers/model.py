@@ -107,7 +107,7 @@ def embed(
         raise BadRequestError("give exactly one of: 'text', 'file' (an upload) or 'image_id'")
     reading = None
     if text is not None:
-        vector, kind = searcher.encoder.encode_texts([text])[0], "text"
+        vector, kind = searcher.text_vector(text), "text"
     else:
         (vector, reading), kind = query_image_vector(searcher, file, image_id, settings), "image"
     spec = searcher.encoder.spec
