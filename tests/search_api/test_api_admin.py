@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from indexer import IndexRun
@@ -11,12 +12,15 @@ from storage import Store
 from tests.conftest import noise_image
 from tests.search_api.conftest import build_index
 
+pytestmark = pytest.mark.both_catalogs
+
 KEY = {"X-API-Key": "reload-key"}
 
 
 def test_reload_serves_items_an_indexer_added_after_start(tmp_path, encoder):
     data = build_index(tmp_path, encoder)
-    app = create_app(ApiSettings(data_dir=data.data_dir, api_key="reload-key"), encoder=encoder)
+    # no automatic follow within the test: only the admin reload may pick the new items up
+    app = create_app(ApiSettings(data_dir=data.data_dir, api_key="reload-key", reload_seconds=3600), encoder=encoder)
     with TestClient(app) as client:
         more = tmp_path / "more"
         more.mkdir()

@@ -129,7 +129,7 @@ def make_client(indexed, encoder):
     clients = []
 
     def make(**settings) -> TestClient:
-        app = create_app(ApiSettings(data_dir=indexed.data_dir, **settings), encoder=encoder)
+        app = create_app(ApiSettings(data_dir=indexed.data_dir, database_url=indexed.database_url, **settings), encoder=encoder)
         client = TestClient(app)
         client.__enter__()
         clients.append(client)

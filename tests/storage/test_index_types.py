@@ -11,8 +11,6 @@ from storage.index_policy import EXACT_INDEX
 from storage.records import ModelIdentity
 from storage.vectors import VectorIndex
 
-pytestmark = pytest.mark.both_catalogs
-
 DIM = 32
 # Exact up to 1,000 vectors of 32-d; the IVF built above that has 8-32 cells.
 SMALL_POLICY = IndexPolicy(exact_max_bytes=1000 * DIM * 4, cell_size=64, max_cell_size=256, probe_queries=100)
