@@ -67,16 +67,17 @@ def _file_lock(data_dir: Path) -> WriteLock:
 
 def _advisory_lock(database_url: str) -> WriteLock:
     engine = create_engine(database_url, poolclass=NullPool)
+    shown = engine.url.render_as_string(hide_password=True)
     try:
         # autocommit: the lock belongs to the session, and no transaction stays open for hours
         connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
     except OperationalError as exc:
         engine.dispose()
-        raise StoreError(f"Cannot reach the PostgreSQL catalog: {str(exc.orig).strip()}") from exc
+        raise StoreError(f"Cannot reach the PostgreSQL catalog at {shown}: {str(exc.orig).strip()}") from exc
     if not _try_lock(connection):
         connection.close()
         engine.dispose()
-        raise _refusal(f"the catalog {engine.url.render_as_string(hide_password=True)}")
+        raise _refusal(f"the catalog {shown}")
 
     def release() -> None:
         try:
