@@ -16,6 +16,8 @@ from storage import Store
 from storage.check import check_store
 from tests.conftest import noise_image
 
+pytestmark = pytest.mark.both_catalogs
+
 
 def index(data_dir, encoder, inputs, **options):
     with Store(data_dir, writable=True) as store:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from indexer import IndexRun
@@ -11,13 +12,15 @@ from storage import Store
 from tests.conftest import noise_image
 from tests.search_api.conftest import TEST_CLIENT_HOSTS, build_index
 
+pytestmark = pytest.mark.both_catalogs
+
 KEY = {"X-API-Key": "reload-key"}
 
 
 def test_reload_serves_items_an_indexer_added_after_start(tmp_path, encoder):
     data = build_index(tmp_path, encoder)
-    # The periodic check is kept out of the way (60 s), so only the admin reload can serve the new items.
-    settings = ApiSettings(data_dir=data.data_dir, api_key="reload-key", allowed_hosts=TEST_CLIENT_HOSTS, reload_seconds=60)
+    # The periodic check is kept out of the way, so only the admin reload can serve the new items.
+    settings = ApiSettings(data_dir=data.data_dir, api_key="reload-key", allowed_hosts=TEST_CLIENT_HOSTS, reload_seconds=3600)
     app = create_app(settings, encoder=encoder)
     with TestClient(app) as client:
         more = tmp_path / "more"

@@ -129,7 +129,8 @@ def make_client(indexed, encoder):
     clients = []
 
     def make(**settings) -> TestClient:
-        app = create_app(ApiSettings(data_dir=indexed.data_dir, **{"allowed_hosts": TEST_CLIENT_HOSTS, **settings}), encoder=encoder)
+        settings = {"allowed_hosts": TEST_CLIENT_HOSTS, "database_url": indexed.database_url, **settings}
+        app = create_app(ApiSettings(data_dir=indexed.data_dir, **settings), encoder=encoder)
         client = TestClient(app)
         client.__enter__()
         clients.append(client)
