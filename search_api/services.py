@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from encoder import Encoder
-from service.embedding_maps import EmbeddingMaps
+from evaluation.served_maps import EmbeddingMaps
 from service.image_files import ThumbnailCache
 from service.live import LiveSearcher
 from service.searcher import Searcher

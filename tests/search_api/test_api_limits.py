@@ -104,7 +104,7 @@ def test_a_multipart_body_over_the_form_limit_is_413_before_it_is_parsed(client)
 def test_the_classify_attack_of_many_placeholders_and_labels_is_refused_at_once(client):
     attack = {"image_id": "1", "template": "{}" * 5000, "labels": ["x"] * (MAX_LABELS + 1)}
     reason = _reason(client.post("/classify", data=attack), 422)
-    assert f"at most {MAX_TEMPLATE_CHARS} characters" in reason and f"at most {MAX_LABELS} items" in reason
+    assert f"longer than {MAX_TEMPLATE_CHARS} characters" in reason and f"more than {MAX_LABELS} entries" in reason
     # 2,000 labels, as in the attack: the form parser's own cap of 1,000 fields answers first.
     assert "fields" in _reason(client.post("/classify", data={**attack, "labels": ["x"] * 2000}), 400)
 
@@ -127,7 +127,7 @@ def test_a_template_needs_exactly_one_placeholder(client, template):
     ids=["label", "text", "embed"],
 )
 def test_every_text_over_its_cap_is_422_naming_the_limit(client, path, data, limit):
-    assert f"at most {limit} characters" in _reason(client.post(path, data=data), 422)
+    assert f"longer than {limit} characters" in _reason(client.post(path, data=data), 422)
 
 
 def test_texts_at_their_caps_are_answered(client):

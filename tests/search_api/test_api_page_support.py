@@ -8,7 +8,7 @@ import json
 import numpy as np
 from PIL import Image
 
-from service.embedding_maps import user_map_path
+from evaluation.served_maps import user_map_path
 from tests.rasters import textured, write_geotiff
 
 
