@@ -179,11 +179,15 @@ def load_encoder(model: str = DEFAULT_MODEL, *, device: str = "cpu", precision: 
         random_weights=bool(getattr(config, RANDOM_WEIGHTS_MARK, False)),
     )
     log.info("loaded %s (%s, %d-d, %d px)", spec.model_id, spec.family, spec.dimension, spec.image_size)
-    compile_batch = None
+    compile_batch, compile_after = None, 0
     if runtime is not None:
         from encoder.runtime import apply_threads
 
         apply_threads(runtime)
         device, precision = runtime.device, runtime.precision
         compile_batch = runtime.batch_size if runtime.compile else None
-    return Encoder(torch_model, processor, spec, device=device, precision=precision, compile_batch=compile_batch)
+        compile_after = runtime.compile_after
+    return Encoder(
+        torch_model, processor, spec, device=device, precision=precision, compile_batch=compile_batch,
+        compile_after=compile_after,
+    )

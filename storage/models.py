@@ -148,7 +148,7 @@ class ImageGeoRow(Base):
     window_y: Mapped[int] = mapped_column(Integer)
     window_width: Mapped[int] = mapped_column(Integer)
     window_height: Mapped[int] = mapped_column(Integer)
-    stretch: Mapped[str] = mapped_column(Text)  # JSON [[low, high], ...]
+    stretch: Mapped[str] = mapped_column(Text)  # JSON [[low, high], ...], or {"ranges": ..., "fill": v}
     bands: Mapped[str] = mapped_column(String)
     crs: Mapped[str | None] = mapped_column(Text, nullable=True)
     min_lon: Mapped[float | None] = mapped_column(Float, nullable=True)

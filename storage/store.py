@@ -35,7 +35,7 @@ from storage.killpoints import kill_point
 from storage.locations import LocationMethods, part_of, point, release
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
 from storage.index_policy import IndexPolicy
-from storage.records import Hit, ImageRecord, IndexBuild, ModelIdentity, NewImage, SearchFilters, StoreStats
+from storage.records import Hit, ImageRecord, ModelIdentity, NewImage, SearchFilters, StoreStats
 from storage.row_mapping import image_record, image_row, index_build_columns, index_build_of, model_identity_of
 from storage.runs import RunLog
 from storage.vectors import TextQueries, VectorIndex
@@ -84,6 +84,7 @@ class Store(LocationMethods, GenerationMethods):
             raise
         self._generation: GenerationRow | None = None
         self._vectors: VectorIndex | None = None
+        self._reconciled_through: int | None = None  # newest image id when FAISS was last reconciled
         try:
             self._open_active_generation(recover)
             if writable and recover:
@@ -315,6 +316,7 @@ class Store(LocationMethods, GenerationMethods):
         """
         if self._generation is None:
             return 0, 0
+        newest = self.newest_image_id()  # read first: what is committed after it is caught next time
         with Session(self._engine) as session:
             catalog_ids = np.fromiter(
                 session.execute(
@@ -334,7 +336,22 @@ class Store(LocationMethods, GenerationMethods):
             log.warning("reconciled %s: %d vectors re-added, %d orphans removed", self.data_dir, len(missing), removed)
             if self.writable:
                 self.save()
+        self._reconciled_through = newest
         return len(missing), removed
+
+    def newest_image_id(self) -> int:
+        """The highest image id in the catalog (0 when empty): one index lookup."""
+        with Session(self._engine) as session:
+            return session.execute(select(func.max(ImageRow.id))).scalar_one() or 0
+
+    def catalog_ahead(self) -> bool:
+        """Has the catalog committed images since this Store reconciled its FAISS copy?
+
+        A writer commits each batch before its next FAISS save, and one killed in
+        between never saves: a reader then reopens (which reconciles) to serve them.
+        False for a Store that never reconciled (opened with ``recover=False``).
+        """
+        return self._reconciled_through is not None and self.newest_image_id() > self._reconciled_through
 
     # -- internals ------------------------------------------------------------
     def _require_writable(self) -> None:

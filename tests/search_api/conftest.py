@@ -19,6 +19,10 @@ from fastapi.testclient import TestClient
 from tests.catalogs import CATALOGS, PostgresSchemas, postgres_server
 from tests.conftest import noise_image
 
+# The host name Starlette's TestClient sends; the apps under test answer it besides the loopback
+# names (the Host check refuses every other name, see test_api_hosts.py).
+TEST_CLIENT_HOSTS = ("testserver",)
+
 
 def png_bytes(seed: int, size=(48, 40)) -> bytes:
     out = io.BytesIO()
@@ -83,7 +87,12 @@ def indexed(request, tmp_path_factory, encoder) -> IndexedData:
 def app(indexed, encoder):
     from search_api import ApiSettings, create_app
 
-    settings = ApiSettings(data_dir=indexed.data_dir, database_url=indexed.database_url, max_upload_bytes=200_000)
+    settings = ApiSettings(
+        data_dir=indexed.data_dir,
+        database_url=indexed.database_url,
+        max_upload_bytes=200_000,
+        allowed_hosts=TEST_CLIENT_HOSTS,
+    )
     return create_app(settings, encoder=encoder)
 
 
@@ -126,6 +135,19 @@ def serving(app):
 
 
 @pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every page test of the session (each test opens its own context)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.search_api.browser import launch
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
 def live_server(app):
     with serving(app) as server:
         yield server
@@ -161,4 +183,4 @@ def geo_indexed(tmp_path_factory, encoder) -> GeoIndexed:
 def geo_app(geo_indexed, encoder):
     from search_api import ApiSettings, create_app
 
-    return create_app(ApiSettings(data_dir=geo_indexed.data_dir), encoder=encoder)
+    return create_app(ApiSettings(data_dir=geo_indexed.data_dir, allowed_hosts=TEST_CLIENT_HOSTS), encoder=encoder)

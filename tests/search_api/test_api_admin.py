@@ -10,7 +10,7 @@ from service.searcher import model_identity
 from search_api import ApiSettings, create_app
 from storage import Store
 from tests.conftest import noise_image
-from tests.search_api.conftest import build_index
+from tests.search_api.conftest import TEST_CLIENT_HOSTS, build_index
 
 pytestmark = pytest.mark.both_catalogs
 
@@ -19,8 +19,9 @@ KEY = {"X-API-Key": "reload-key"}
 
 def test_reload_serves_items_an_indexer_added_after_start(tmp_path, encoder):
     data = build_index(tmp_path, encoder)
-    # no automatic follow within the test: only the admin reload may pick the new items up
-    app = create_app(ApiSettings(data_dir=data.data_dir, api_key="reload-key", reload_seconds=3600), encoder=encoder)
+    # The periodic check is kept out of the way, so only the admin reload can serve the new items.
+    settings = ApiSettings(data_dir=data.data_dir, api_key="reload-key", allowed_hosts=TEST_CLIENT_HOSTS, reload_seconds=3600)
+    app = create_app(settings, encoder=encoder)
     with TestClient(app) as client:
         more = tmp_path / "more"
         more.mkdir()
