@@ -1,7 +1,7 @@
 """From an input to raster chips: which inputs are scenes, which chips they have, and
 what each chip is as a catalog item (its pixels, identity and geo metadata).
 
-The pipeline asks :func:`scene_of` about every input; a scene is cut into planned chips
+The pipeline asks ``indexer.imagery.scene_of`` about every input; a scene is cut into planned chips
 (:func:`plan_chips`, cheap: no pixels read), and each chip is read on a worker thread
 (:func:`read_chip_item`), which drops it when it is mostly nodata. Later,
 :func:`render_chip` reads a stored chip's window again to show it.
@@ -14,6 +14,7 @@ import io
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -31,18 +32,14 @@ from indexer.raster import (
     RasterOptions,
     Scene,
     chip_fingerprint,
-    chip_grid,
+    iter_chip_grid,
     chip_sha256,
-    is_raster_name,
-    needs_raster_reader,
-    open_scene,
     read_chip,
     scene_sha256,
 )
 from indexer.limits import InputRefused
 from indexer.names import location
-from indexer.sources import ContentChangedError, MemberNotFoundError, SourceItem, open_regular, read_member, resolve_inside
-from indexer.stacks import BandStack
+from indexer.sources import ContentChangedError, MemberNotFoundError, open_regular, read_member, resolve_inside
 from storage import GeoInfo, NewImage
 
 
@@ -53,32 +50,16 @@ class PlannedChip:
     sha256: str
 
 
-def scene_of(entry: SourceItem | BandStack, options: RasterOptions) -> tuple[Scene | None, bytes | None]:
-    """(scene, None) for a raster scene; (None, bytes) for a picture Pillow should decode.
-
-    Reads an archive member once: its bytes serve whichever reader takes it.
-    Raises ``RasterError`` for a scene that cannot be used as asked.
-    """
-    if isinstance(entry, BandStack):
-        files = [RasterFile.from_item(item) for item in entry.items]
-        return open_scene(entry.source, entry.member, files, options, mtime=entry.mtime), None
-    if not is_raster_name(entry.member):
-        return None, entry.read()
-    file = RasterFile.from_item(entry)
-    if not needs_raster_reader(file):
-        # A file on disk comes in through the source's reader, which holds it to --max-file-bytes.
-        return None, (entry.read() if file.path is not None else file.read_bytes())
-    return open_scene(entry.source, entry.member, [file], options, mtime=entry.mtime), None
-
-
-def plan_chips(scene: Scene, options: RasterOptions) -> list[PlannedChip]:
-    return [PlannedChip(scene, window, chip_sha256(scene, window)) for window in chip_grid(scene, options)]
+def plan_chips(scene: Scene, options: RasterOptions) -> Iterator[PlannedChip]:
+    """The scene's chips, one at a time (a scene may have up to ``options.max_chips``)."""
+    for window in iter_chip_grid(scene, options):
+        yield PlannedChip(scene, window, chip_sha256(scene, window))
 
 
 def read_chip_item(chip: PlannedChip, max_nodata: float) -> tuple[NewImage, np.ndarray] | None:
     """The chip's catalog item and (h, w, 3) uint8 pixels, or None when it is mostly nodata."""
     scene, window = chip.scene, chip.window
-    rgb, valid_share = read_chip(scene.layers, window, scene.stretch)
+    rgb, valid_share = read_chip(scene.layers, window, scene.stretch, scene.fill)
     if 1.0 - valid_share > max_nodata:
         return None
     return chip_item(chip), rgb
@@ -93,6 +74,7 @@ def chip_item(chip: PlannedChip) -> NewImage:
         layers=tuple((layer.file.name, layer.band) for layer in scene.layers),
         window=(window.x, window.y, window.width, window.height),
         stretch=scene.stretch,
+        fill=scene.fill,
         bands=scene.band_labels,
         crs=None if scene.crs is None else scene.crs.to_string(),
         bbox=None if footprint is None else footprint.bbox,
@@ -136,7 +118,7 @@ def render_chip(record) -> Image.Image:
         layers = [Layer(files[member], band) for member, band in geo.layers]
         chip = ChipWindow(*geo.window, record.width, record.height)
         try:
-            rgb, _ = read_chip(layers, chip, geo.stretch)
+            rgb, _ = read_chip(layers, chip, geo.stretch, geo.fill)
         except (RasterError, RasterioError) as exc:  # verified bytes that no longer read as before
             raise ContentChangedError(f"{location(record.source, record.member)} cannot be read as indexed: {exc}") from None
     return Image.fromarray(rgb, "RGB")

@@ -23,6 +23,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,8 @@ from tqdm import tqdm
 
 from PIL import Image
 
-from indexer.chips import PlannedChip, plan_chips, read_chip_item, scene_of
+from indexer.chips import PlannedChip, plan_chips, read_chip_item
+from indexer.imagery import scene_of
 from indexer.decode import DEFAULT_MAX_PIXELS, DecodeError, decode_image
 from indexer.probes import text_probe_vectors
 from indexer.incremental import ChangeTracker, chip_placement, raster_recipe
@@ -50,6 +52,7 @@ CHECKPOINT_SECONDS = 30.0
 # A checkpoint rewrites the whole FAISS file (4 GB at 1M x 1024); the catalog already holds
 # every vector, so checkpoints only speed up reopening. Keep their cost under ~10 % of a run.
 CHECKPOINT_COST_SHARE = 0.10
+CHIP_BLOCK = 4096  # a scene's chips planned and looked up in the catalog this many at a time
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class IndexRun:
         raster: RasterOptions | None = None,
         prune: bool = False,
         rehash: bool = False,
+        progress_label: str = "indexing",
     ):
         self.store = store
         self.encoder = encoder
@@ -120,6 +124,7 @@ class IndexRun:
         self.max_pixels = max_pixels
         self.limits = limits or InputLimits()
         self.progress = progress
+        self.progress_label = progress_label
         self.raster = raster or RasterOptions()
         self.prune = prune
         self.rehash = rehash
@@ -138,7 +143,7 @@ class IndexRun:
         paths = list(paths)
         self.changes = ChangeTracker(self.store, rehash=self.rehash, prune_roots=paths if self.prune else None)
         self.store.calibrate_with(text_probe_vectors(self.encoder))  # in case the index type changes
-        bar = tqdm(desc="indexing", unit="img", disable=not self.progress, dynamic_ncols=True)
+        bar = tqdm(desc=self.progress_label, unit="img", disable=not self.progress, dynamic_ncols=True)
         window: deque[_Pending] = deque()
         with (
             ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="decode") as pool,
@@ -199,7 +204,8 @@ class IndexRun:
         sha256 = hashlib.sha256(data).hexdigest()
         placement = Placement(entry.source, entry.member, len(data), entry.mtime, sha256)
         self.changes.supersede(previous, self._recipe, {placement.part})
-        if self._known(placement, self.store.existing_sha256([sha256]), previous):
+        recorded = {(loc.part, loc.sha256) for loc in previous}
+        if self._known(placement, self.store.existing_sha256([sha256]), recorded):
             return
         future = pool.submit(self._decode, entry, sha256, data)
         yield _Pending(entry.source, entry.member, future, replaces=bool(previous))
@@ -207,22 +213,24 @@ class IndexRun:
     def _admit_chips(
         self, scene: Scene, pool: ThreadPoolExecutor, previous: list[RecordedLocation]
     ) -> Iterator[_Pending]:
-        try:
-            chips = plan_chips(scene, self.raster)
-        except RasterError as exc:
-            self.report.seen += 1
-            self._fail(scene.source, scene.name, str(exc), FailureKind.RASTER)
-            return
+        """Queue a scene's chips, planned and looked up a block at a time: memory stays flat
+        however many chips the scene declares (open_scene refused more than --max-chips-per-scene)."""
         self.report.scenes += 1
-        stored = self.store.existing_sha256([chip.sha256 for chip in chips])
-        placements = [chip_placement(chip, self._recipe) for chip in chips]
-        self.changes.supersede(previous, self._recipe, {placement.part for placement in placements})
-        for chip, placement in zip(chips, placements):
-            self.report.seen += 1
-            if not self._known(placement, stored, previous):
-                yield _Pending(scene.source, scene.name, pool.submit(self._decode_chip, chip), replaces=bool(previous))
+        recorded = {(loc.part, loc.sha256) for loc in previous}
+        parts_before = {loc.part for loc in previous}
+        parts_still_cut: set[str] = set()
+        for block in batched(plan_chips(scene, self.raster), CHIP_BLOCK):
+            stored = self.store.existing_sha256([chip.sha256 for chip in block])
+            for chip in block:
+                placement = chip_placement(chip, self._recipe)
+                if placement.part in parts_before:
+                    parts_still_cut.add(placement.part)
+                self.report.seen += 1
+                if not self._known(placement, stored, recorded):
+                    yield _Pending(scene.source, scene.name, pool.submit(self._decode_chip, chip), replaces=bool(previous))
+        self.changes.supersede(previous, self._recipe, parts_still_cut)
 
-    def _known(self, placement: Placement, stored: dict[str, int], previous: list[RecordedLocation]) -> bool:
+    def _known(self, placement: Placement, stored: dict[str, int], recorded: set[tuple[str, str]]) -> bool:
         """Count and drop content seen earlier in this run or already in the store.
 
         Such content is not embedded again; only where it lies now is recorded.
@@ -234,8 +242,7 @@ class IndexRun:
             return True
         self._hashes_this_run.add(sha256)
         if sha256 in stored:
-            touched = any(loc.part == placement.part and loc.sha256 == sha256 for loc in previous)
-            if touched:  # the same content where it was: only size/mtime are updated
+            if (placement.part, sha256) in recorded:  # the same content where it was: only size/mtime are updated
                 self.report.unchanged += 1
             else:
                 self.report.already_indexed += 1
@@ -313,6 +320,7 @@ class IndexRun:
             return
         (records, vectors), self._encoding = self._encoding, None
         self.store.add(records, vectors.result(), recipe=self._recipe)
+        self.changes.stored(record.sha256 for record in records)
         self.report.added += len(records)
         kill_point("index.batch")
 
@@ -321,6 +329,13 @@ class IndexRun:
         self.report.failures.append(failure)
         self.changes.keep(source, member)
         log.info("skipped %s: %s", failure.name, reason)
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    """Lists of ``size`` items (the last shorter): itertools.batched, which Python 3.11 lacks."""
+    items = iter(items)
+    while block := list(islice(items, size)):
+        yield block
 
 
 def index_paths(paths: Iterable[str | Path], store: Store, encoder, **options) -> IndexReport:

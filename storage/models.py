@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -25,7 +25,7 @@ class ImageRow(Base):
     source: Mapped[str] = mapped_column(String, index=True)  # folder or archive it came from
     member: Mapped[str] = mapped_column(String)  # path inside that folder or archive
     sha256: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    byte_size: Mapped[int] = mapped_column(Integer)
+    byte_size: Mapped[int] = mapped_column(BigInteger)  # scenes pass 2 GiB: 64 bits on PostgreSQL
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     format: Mapped[str] = mapped_column(String(16))
@@ -89,7 +89,7 @@ class LocationRow(Base):
     source: Mapped[str] = mapped_column(String)
     member: Mapped[str] = mapped_column(String)
     part: Mapped[str] = mapped_column(String, default="", server_default="")
-    byte_size: Mapped[int] = mapped_column(Integer)
+    byte_size: Mapped[int] = mapped_column(BigInteger)  # scenes pass 2 GiB: 64 bits on PostgreSQL
     mtime: Mapped[float | None] = mapped_column(Float, nullable=True)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
     indexing: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
@@ -148,7 +148,7 @@ class ImageGeoRow(Base):
     window_y: Mapped[int] = mapped_column(Integer)
     window_width: Mapped[int] = mapped_column(Integer)
     window_height: Mapped[int] = mapped_column(Integer)
-    stretch: Mapped[str] = mapped_column(Text)  # JSON [[low, high], ...]
+    stretch: Mapped[str] = mapped_column(Text)  # JSON [[low, high], ...], or {"ranges": ..., "fill": v}
     bands: Mapped[str] = mapped_column(String)
     crs: Mapped[str | None] = mapped_column(Text, nullable=True)
     min_lon: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     inspect,
+    func,
     select,
     text,
 )
@@ -72,19 +73,22 @@ def _v4_locations_and_generation_status(connection: Connection) -> None:
     Written as plain DDL, not from the models, so it stays what it was when later
     migrations change the models. Chips get their window as part, without the chipping
     recipe (it was never recorded): the first index run afterwards reads each scene once
-    more, embeds nothing, and records the recipe.
+    more, embeds nothing, and records the recipe. The few words SQLite and PostgreSQL
+    spell differently (an auto-numbered key, false) are chosen by the connection's dialect.
     """
+    postgres = connection.dialect.name == "postgresql"
+    false = "FALSE" if postgres else "0"
     connection.execute(
         text(
             "CREATE TABLE locations ("
-            " id INTEGER NOT NULL PRIMARY KEY,"
-            " source VARCHAR NOT NULL,"
+            + (" id SERIAL PRIMARY KEY," if postgres else " id INTEGER NOT NULL PRIMARY KEY,")
+            + " source VARCHAR NOT NULL,"
             " member VARCHAR NOT NULL,"
             " part VARCHAR NOT NULL DEFAULT '',"
-            " byte_size INTEGER NOT NULL,"
+            f" byte_size {'BIGINT' if postgres else 'INTEGER'} NOT NULL,"
             " mtime FLOAT,"
             " image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
-            " indexing BOOLEAN NOT NULL DEFAULT 0)"
+            f" indexing BOOLEAN NOT NULL DEFAULT {false})"
         )
     )
     connection.execute(text("CREATE UNIQUE INDEX ix_locations_place ON locations (source, member, part)"))
@@ -95,7 +99,7 @@ def _v4_locations_and_generation_status(connection: Connection) -> None:
     connection.execute(
         text(
             "INSERT INTO locations (source, member, part, byte_size, mtime, image_id, indexing)"
-            f" SELECT i.source, i.member, {part}, i.byte_size, i.mtime, i.id, 0"
+            f" SELECT i.source, i.member, {part}, i.byte_size, i.mtime, i.id, {false}"
             " FROM images i LEFT JOIN image_geo g ON g.image_id = i.id"
             # a path re-indexed after its content changed has several rows: the newest holds
             f" WHERE i.id IN (SELECT max(i.id) FROM images i LEFT JOIN image_geo g ON g.image_id = i.id"
@@ -141,13 +145,24 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 
 
+# First half of the advisory lock key held while the schema is created or migrated (an arbitrary constant).
+SCHEMA_LOCK_CLASS = 0x7273_6373  # "rscs"
+
+
 class SchemaTooNewError(RuntimeError):
     pass
 
 
 def ensure_schema(engine: Engine) -> int:
-    """Return the schema version after creating or migrating the database."""
+    """Return the schema version after creating or migrating the database.
+
+    On PostgreSQL, processes on several machines may open a new catalog at once (two
+    replicas starting): a transaction-scoped advisory lock lets one create it while the
+    others wait, then find it made. SQLite's write transaction already serialises them.
+    """
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK_CLASS, func.hashtext(func.current_schema()))))
         if not inspect(connection).has_table(SchemaVersionRow.__tablename__):
             Base.metadata.create_all(connection)
             connection.execute(SchemaVersionRow.__table__.insert().values(version=CURRENT_VERSION))

@@ -22,35 +22,35 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock, Timeout
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage import generations
-from storage.catalog import CATALOG_FILE, default_database_url, open_catalog  # noqa: F401 (re-exported)
-from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError, StoreWriteError
+from storage import write_lock
+from storage.catalog import CATALOG_FILE, catalog_url, default_database_url, open_catalog, shown_url  # noqa: F401 (re-exported)
+from storage.errors import ModelMismatchError, StoreError, StoreNotFoundError
 from storage.generations import GenerationMethods
 from storage.geo import matching_ids_query
 from storage.killpoints import kill_point
 from storage.locations import LocationMethods, part_of, point, release
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
 from storage.index_policy import IndexPolicy
-from storage.records import Hit, ImageRecord, IndexBuild, ModelIdentity, NewImage, SearchFilters, StoreStats
+from storage.records import Hit, ImageRecord, ModelIdentity, NewImage, SearchFilters, StoreStats
 from storage.row_mapping import image_record, image_row, index_build_columns, index_build_of, model_identity_of
 from storage.runs import RunLog
 from storage.vectors import TextQueries, VectorIndex
-from storage.write_errors import guard_writes, write_failure
+from storage.write_errors import guard_writes
+from storage.write_lock import LOCK_FILE  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
-
-LOCK_FILE = ".write.lock"
 
 
 class Store(LocationMethods, GenerationMethods):
     """Catalog + vector index of one data directory.
 
-    Open with ``writable=True`` to index: that takes the directory's write lock, so a
-    second writer gets :class:`StoreLockedError` instead of corrupting anything.
+    Open with ``writable=True`` to index: that takes the catalog's write lock (``write_lock``:
+    a file in the data directory, or a PostgreSQL advisory lock), so a second writer, on this
+    machine or another, gets :class:`StoreLockedError` instead of corrupting anything.
     Readers take no lock and may run beside a writer. ``recover=False`` opens the
     files as they are on disk (for ``rsclip check``), without reconciling them.
 
@@ -76,28 +76,30 @@ class Store(LocationMethods, GenerationMethods):
         self.writable = writable
         self.index_policy = index_policy or IndexPolicy()
         self._text_queries: TextQueries = None
-        self._lock = FileLock(str(self.data_dir / LOCK_FILE)) if writable else None
-        if self._lock is not None:
-            try:
-                self._lock.acquire(timeout=0)
-            except Timeout:
-                raise StoreLockedError(
-                    f"Another rsclip process is writing to {self.data_dir}; wait for it to finish "
-                    f"(only one indexer may write to a data directory at a time)."
-                ) from None
-            except OSError as exc:
-                raise StoreWriteError(self.data_dir, write_failure(exc) or str(exc)) from exc
-        self.database_url, self._engine = open_catalog(self.data_dir, database_url, writable=writable)
+        self._lock = write_lock.acquire(self.data_dir, catalog_url(self.data_dir, database_url)) if writable else None
+        try:
+            self.database_url, self._engine = open_catalog(self.data_dir, database_url, writable=writable)
+        except BaseException:
+            self._release_lock()
+            raise
         self._generation: GenerationRow | None = None
         self._vectors: VectorIndex | None = None
-        self._open_active_generation(recover)
-        if writable and recover:
-            generations.drop_retiring(self)  # finish a reindex that crashed after its switch
+        self._reconciled_through: int | None = None  # newest image id when FAISS was last reconciled
+        try:
+            self._open_active_generation(recover)
+            if writable and recover:
+                generations.drop_retiring(self)  # finish a reindex that crashed after its switch
+        except BaseException:
+            self.close()
+            raise
 
     # -- lifecycle ------------------------------------------------------------
     def close(self) -> None:
         self._engine.dispose()
-        if self._lock is not None and self._lock.is_locked:
+        self._release_lock()
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
             self._lock.release()
 
     def __enter__(self) -> "Store":
@@ -301,7 +303,7 @@ class Store(LocationMethods, GenerationMethods):
             index_type=None if self._vectors is None else self._vectors.index_type,
             index_version=0 if self._generation is None else self._generation.index_version,
             disk_bytes=sum(files.values()),
-            database_url=self.database_url,
+            database_url=shown_url(self.database_url),
             files=files,
             index_build=None if self._generation is None else index_build_of(self._generation),
         )
@@ -314,6 +316,7 @@ class Store(LocationMethods, GenerationMethods):
         """
         if self._generation is None:
             return 0, 0
+        newest = self.newest_image_id()  # read first: what is committed after it is caught next time
         with Session(self._engine) as session:
             catalog_ids = np.fromiter(
                 session.execute(
@@ -333,7 +336,22 @@ class Store(LocationMethods, GenerationMethods):
             log.warning("reconciled %s: %d vectors re-added, %d orphans removed", self.data_dir, len(missing), removed)
             if self.writable:
                 self.save()
+        self._reconciled_through = newest
         return len(missing), removed
+
+    def newest_image_id(self) -> int:
+        """The highest image id in the catalog (0 when empty): one index lookup."""
+        with Session(self._engine) as session:
+            return session.execute(select(func.max(ImageRow.id))).scalar_one() or 0
+
+    def catalog_ahead(self) -> bool:
+        """Has the catalog committed images since this Store reconciled its FAISS copy?
+
+        A writer commits each batch before its next FAISS save, and one killed in
+        between never saves: a reader then reopens (which reconciles) to serve them.
+        False for a Store that never reconciled (opened with ``recover=False``).
+        """
+        return self._reconciled_through is not None and self.newest_image_id() > self._reconciled_through
 
     # -- internals ------------------------------------------------------------
     def _require_writable(self) -> None:

@@ -20,6 +20,21 @@ os.environ.setdefault("RSCLIP_PRECISION", "fp32")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+from tests.catalogs import catalog_backend, parametrize_catalogs, postgres_schemas, postgres_url, summarize  # noqa: E402,F401
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "both_catalogs: run each test on SQLite and on PostgreSQL (tests/catalogs.py)")
+    config.addinivalue_line("markers", "sqlite_only: a test of SQLite's own behaviour, in a both_catalogs module")
+
+
+def pytest_generate_tests(metafunc):
+    parametrize_catalogs(metafunc)
+
+
+def pytest_terminal_summary(terminalreporter):
+    summarize(terminalreporter)
+
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> Path:

@@ -6,7 +6,7 @@ import json
 
 from rsclip.commands.common import MODEL_FOR_INDEX, add_common, add_pipeline_flags, load_model
 from rsclip.commands.limit_flags import EXIT_INPUTS_FAILED, add_limit_flags, limits_from
-from rsclip.commands.raster_args import add_raster_arguments, raster_options
+from rsclip.commands.raster_args import add_raster_arguments, raster_options, refuse_unmatched_stack
 from service.errors import UserError
 from service.settings import Settings
 from storage import Store, StoreWriteError
@@ -48,6 +48,7 @@ def run(args, settings: Settings) -> int:
     from service.searcher import model_identity
 
     raster = raster_options(args)
+    refuse_unmatched_stack(args.paths, raster, limits_from(args))
     with Store(settings.data_dir, database_url=settings.database_url, writable=True) as store:
         recorded = store.model.model_id if store.model else None
         runtime = settings.runtime()

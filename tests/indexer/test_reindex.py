@@ -16,6 +16,8 @@ from storage.check import check_store
 from storage.generations import list_generations
 from tests.conftest import noise_image
 
+pytestmark = pytest.mark.both_catalogs
+
 
 @pytest.fixture(scope="module")
 def other_encoder(tmp_path_factory):

@@ -18,7 +18,7 @@ from rasterio.transform import from_origin
 
 from tests.conftest import noise_image
 from tests.rasters import index_into, textured, write_geotiff
-from tests.search_api.conftest import build_index
+from tests.search_api.conftest import TEST_CLIENT_HOSTS, build_index
 
 SECRET = "rsclip-secret-that-must-never-leak"
 
@@ -30,7 +30,7 @@ def served(tmp_path, encoder, monkeypatch):
 
     monkeypatch.setenv("RSCLIP_TEST_SECRET", SECRET)  # would show in /proc/self/environ
     data = build_index(tmp_path, encoder)
-    with TestClient(create_app(ApiSettings(data_dir=data.data_dir), encoder=encoder)) as client:
+    with TestClient(create_app(ApiSettings(data_dir=data.data_dir, allowed_hosts=TEST_CLIENT_HOSTS), encoder=encoder)) as client:
         yield data, client
 
 
@@ -117,7 +117,7 @@ def chips_served(tmp_path, encoder):
                   transform=from_origin(15.0, 45.0, 0.001, 0.001))
     report, records = index_into(tmp_path / "data", encoder, [inputs], chip_size=64)
     assert report.added == 4 and report.failed == 0
-    with TestClient(create_app(ApiSettings(data_dir=tmp_path / "data"), encoder=encoder)) as client:
+    with TestClient(create_app(ApiSettings(data_dir=tmp_path / "data", allowed_hosts=TEST_CLIENT_HOSTS), encoder=encoder)) as client:
         yield inputs, tmp_path / "data", records, client
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import numpy as np
 import pytest
 
 from storage import Store
 from storage.check import check_store, repair_store
 from storage.vectors import VectorIndex
+from tests.catalogs import catalog_sql
 from tests.storage.test_store import MODEL, new_images, unit_vectors
+
+pytestmark = pytest.mark.both_catalogs
 
 
 def saved_index(data_dir, images: int):
@@ -50,12 +51,7 @@ def edit_faiss(data_dir, change):
     vectors.save(path)
 
 
-def sql(data_dir, statement, *params):
-    connection = sqlite3.connect(data_dir / "catalog.sqlite")
-    connection.execute("PRAGMA foreign_keys=ON")
-    connection.execute(statement, params)
-    connection.commit()
-    connection.close()
+sql = catalog_sql
 
 
 def test_a_clean_index_has_no_problem(data_dir):
@@ -88,7 +84,7 @@ def test_each_faiss_disagreement_is_reported_and_repaired_from_the_catalog(data_
 
 
 def test_a_malformed_catalog_vector_is_reported_and_deleted(data_dir):
-    sql(data_dir, "UPDATE embeddings SET vector = ? WHERE image_id = 2", b"\x00" * 8)
+    sql(data_dir, "UPDATE embeddings SET vector = :vector WHERE image_id = 2", vector=b"\x00" * 8)
     report, _, after = check_and_repair(data_dir)
     assert "catalog-vectors-malformed" in codes(report)
     # Without a re-embedding step (no files here) the image is left without a vector, and says so.
