@@ -42,25 +42,29 @@ WORKERS = 2
 
 
 def install(venv: Path, python: str = "python3.11") -> None:
-    """clip-retrieval in its own venv, on the CPU build of this torch (never a CUDA wheel).
+    """clip-retrieval in its own venv, on CPU builds of this torch and its torchvision.
 
-    torch goes in first and is then held by a constraint, so clip-retrieval's resolver
-    cannot swap it (a torchvision release asking for a newer torch would pull the CUDA
-    build and its gigabytes of libraries).
+    torch and torchvision go in first, from PyTorch's CPU index, and are then held by
+    constraints: left alone, the resolver takes PyPI's torchvision, a CUDA build that
+    asks for a newer CUDA torch (gigabytes of libraries) or, held to the CPU torch,
+    fails at import ("operator torchvision::nms does not exist"). clip-anytorch still
+    imports ``pkg_resources``, gone from setuptools 81: held below it.
     """
     import torch
 
+    version = torch.__version__.split("+")[0]
+    vision = {"2.13": "0.28", "2.14": "0.29"}.get(version.rsplit(".", 1)[0])
     subprocess.run([python, "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install"]
-    cpu_torch = f"torch=={torch.__version__.split('+')[0]}"
-    subprocess.run([*pip, cpu_torch, "--extra-index-url", "https://download.pytorch.org/whl/cpu"], check=True)
+    pinned = [f"torch=={version}"] + ([f"torchvision=={vision}.*"] if vision else ["torchvision"])
+    subprocess.run([*pip, *pinned, "--extra-index-url", "https://download.pytorch.org/whl/cpu"], check=True)
     held = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import torch; print(torch.__version__)"],
+        [str(venv / "bin" / "python"), "-c", "import torch, torchvision; print(torch.__version__, torchvision.__version__)"],
         check=True, capture_output=True, text=True,
-    ).stdout.strip()
+    ).stdout.split()
     constraints = venv / "constraints.txt"
-    constraints.write_text(f"torch=={held}\n")
-    subprocess.run([*pip, "clip-retrieval", "-c", str(constraints)], check=True)
+    constraints.write_text(f"torch=={held[0]}\ntorchvision=={held[1]}\nsetuptools<81\n")
+    subprocess.run([*pip, "setuptools<81", "clip-retrieval", "-c", str(constraints)], check=True)
 
 
 def clip_retrieval_command(venv: Path, checkpoint: Path, folder: Path, out: Path) -> list[str]:
