@@ -54,9 +54,9 @@ def image_info(image_id: ImageIdPath, request: Request, searcher: SearcherDep) -
     return image_model(request, searcher.image(image_id))
 
 
-@router.api_route(
+@router.head("/{image_id}", name="image_original_head", response_class=Response)  # own operation id
+@router.get(
     "/{image_id}",
-    methods=["GET", "HEAD"],
     name="image_original",
     response_class=Response,
     responses={
@@ -69,9 +69,9 @@ def image_original(image_id: ImageIdPath, searcher: SearcherDep) -> Response:
     return Response(content=data, media_type=content_type, headers=_CACHE)
 
 
-@router.api_route(
+@router.head("/{image_id}/thumbnail", name="image_thumbnail_head", response_class=Response, dependencies=[ModelTurn])
+@router.get(
     "/{image_id}/thumbnail",
-    methods=["GET", "HEAD"],
     name="image_thumbnail",
     response_class=Response,
     responses={
