@@ -20,7 +20,9 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from pydantic import BeforeValidator
 
-MAX_ID = 2**63 - 1
+# Ids stay within what a JSON number holds exactly (2^53 - 1): JavaScript clients, the page
+# included, read larger ones rounded, and the schema would publish the bound as a rounded float.
+MAX_ID = 2**53 - 1
 # Room for multipart boundaries and form fields (up to 200 texts of 2,000 characters) around the photo.
 MULTIPART_OVERHEAD = 2 * 1024 * 1024
 # Every body but a multipart form: a JSON query of 2,000 characters, each escaped (\uXXXX), fits with room.

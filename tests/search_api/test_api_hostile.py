@@ -10,7 +10,7 @@ from search_api.models import MAX_QUERY_CHARS
 from tests.indexer.hostile import png_header_only
 from tests.search_api.conftest import TEST_CLIENT_HOSTS, png_bytes
 
-HUGE_IDS = ["0", "-1", str(2**63), "99999999999999999999999"]
+HUGE_IDS = ["0", "-1", str(2**53), str(2**63), "99999999999999999999999"]
 
 
 def _reason(response, status: int) -> str:

@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.rasters import one_chip_scenes, index_into
+from tests.search_api.conftest import TEST_CLIENT_HOSTS
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,7 @@ def raster_client(tmp_path_factory, encoder):
     _report, records = index_into(
         root / "data", encoder, [root / "scenes"], stack="*_B{band}.TIF", bands=("4", "3", "2"), chip_size=128
     )
-    app = create_app(ApiSettings(data_dir=root / "data"), encoder=encoder)
+    app = create_app(ApiSettings(data_dir=root / "data", allowed_hosts=TEST_CLIENT_HOSTS), encoder=encoder)
     with TestClient(app) as client:
         yield client, scenes, {record.member.rpartition("/")[2]: record.id for record in records}
 
