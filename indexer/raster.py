@@ -244,10 +244,7 @@ def open_scene(
         width, height, driver = first.width, first.height, first.driver
     footprint = window_footprint(crs, transform, 0, 0, width, height)
     centre_lat = None if footprint is None else (footprint.bbox[1] + footprint.bbox[3]) / 2
-    if len(files) == 1:
-        sha256 = files[0].sha256()
-    else:
-        sha256 = hashlib.sha256("".join(file.sha256() for file in files).encode()).hexdigest()
+    sha256 = scene_sha256([file.sha256() for file in files])
     return Scene(
         source=source,
         member=files[0].name,
@@ -356,14 +353,32 @@ def _starts(length: int, size: int, stride: int) -> list[int]:
 
 def chip_sha256(scene: Scene, chip: ChipWindow) -> str:
     """Identity of a chip: the scene's content plus everything that shapes its pixels."""
+    return chip_fingerprint(
+        scene.sha256,
+        [layer.band for layer in scene.layers],
+        (chip.x, chip.y, chip.width, chip.height),
+        (chip.out_width, chip.out_height),
+        scene.percentiles,
+    )
+
+
+def chip_fingerprint(scene_sha256: str, bands, window, out_size, percentiles) -> str:
+    """The hash behind :func:`chip_sha256`, from its parts (so a stored chip can be checked)."""
     recipe = {
-        "scene": scene.sha256,
-        "bands": [layer.band for layer in scene.layers],
-        "window": [chip.x, chip.y, chip.width, chip.height],
-        "out": [chip.out_width, chip.out_height],
-        "stretch": list(scene.percentiles),
+        "scene": scene_sha256,
+        "bands": list(bands),
+        "window": list(window),
+        "out": list(out_size),
+        "stretch": list(percentiles),
     }
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
+
+
+def scene_sha256(file_hashes: Sequence[str]) -> str:
+    """A scene's content hash from its files' (one file, or a band stack's files in order)."""
+    if len(file_hashes) == 1:
+        return file_hashes[0]
+    return hashlib.sha256("".join(file_hashes).encode()).hexdigest()
 
 
 def _resampling(chip: ChipWindow) -> Resampling:

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from indexer.decode import DecodeError, UnsupportedFormatError
 from indexer.limits import FailureKind
-from indexer.sources import MemberNotFoundError
+from indexer.sources import ContentChangedError, MemberNotFoundError
 from service.scoring import BadTemplateError
 from service.searcher import UnknownImageError
 from search_api.access import AccessDeniedError
@@ -58,6 +58,7 @@ def install_error_handlers(app: FastAPI) -> None:
     statuses: list[tuple[type[Exception], int]] = [
         (UnknownImageError, 404),
         (MemberNotFoundError, 404),
+        (ContentChangedError, 410),  # the location holds other bytes now: never served
         (UnsupportedFormatError, 415),
         (UnsupportedMediaTypeError, 415),
         (UploadTooLargeError, 413),

@@ -30,6 +30,7 @@ def geo_row(info: GeoInfo) -> ImageGeoRow:
         resolution_m=info.resolution_m,
         acquired=info.acquired,
         sensor=info.sensor,
+        scene_sha256=info.scene_sha256,
     )
 
 
@@ -49,6 +50,7 @@ def geo_info(row: ImageGeoRow | None) -> GeoInfo | None:
         resolution_m=row.resolution_m,
         acquired=row.acquired,
         sensor=row.sensor,
+        scene_sha256=row.scene_sha256,
     )
 
 

@@ -159,3 +159,4 @@ class ImageGeoRow(Base):
     resolution_m: Mapped[float | None] = mapped_column(Float, nullable=True)
     acquired: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
     sensor: Mapped[str | None] = mapped_column(String, nullable=True)
+    scene_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # schema version 6

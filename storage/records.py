@@ -25,6 +25,9 @@ class GeoInfo:
     resolution_m: float | None = None
     acquired: date | None = None
     sensor: str | None = None
+    # sha256 of the scene's content when the chip was cut: what its pixels are checked
+    # against before they are served (None for chips indexed before schema version 6)
+    scene_sha256: str | None = None
 
 
 @dataclass(frozen=True)

@@ -119,12 +119,24 @@ def _record_index_builds(connection: Connection) -> None:
         connection.execute(text(f"ALTER TABLE generations ADD COLUMN {column} {kind}"))
 
 
+def _record_scene_fingerprints(connection: Connection) -> None:
+    """Version 6: each chip's scene sha256, checked before its pixels are served (issue 11).
+
+    Older chips keep NULL and are checked by recomputing their own sha256 instead. (A
+    catalog that came through version 2 here already has the column: that step creates
+    ``image_geo`` from the current model.)
+    """
+    if "scene_sha256" not in {column["name"] for column in inspect(connection).get_columns("image_geo")}:
+        connection.execute(text("ALTER TABLE image_geo ADD COLUMN scene_sha256 VARCHAR(64)"))
+
+
 # MIGRATIONS[n] upgrades a database from version n + 1 to n + 2.
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _add_image_geo,
     _add_index_runs,
     _v4_locations_and_generation_status,
     _record_index_builds,
+    _record_scene_fingerprints,
 ]
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 

@@ -32,7 +32,10 @@ def image_info(image_id: ImageIdPath, request: Request, searcher: SearcherDep) -
     "/{image_id}",
     name="image_original",
     response_class=Response,
-    responses={200: {"content": {"image/*": {}}, "description": "the image exactly as indexed"}},
+    responses={
+        200: {"content": {"image/*": {}}, "description": "the image exactly as indexed"},
+        410: {"model": ErrorBody, "description": "the file at the recorded location changed since it was indexed"},
+    },
 )
 def image_original(image_id: ImageIdPath, searcher: SearcherDep) -> Response:
     data, content_type = original_bytes(searcher.image(image_id))
@@ -43,7 +46,10 @@ def image_original(image_id: ImageIdPath, searcher: SearcherDep) -> Response:
     "/{image_id}/thumbnail",
     name="image_thumbnail",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}, "description": "a JPEG no larger than size x size"}},
+    responses={
+        200: {"content": {"image/jpeg": {}}, "description": "a JPEG no larger than size x size"},
+        410: {"model": ErrorBody, "description": "the file at the recorded location changed since it was indexed"},
+    },
     dependencies=[ModelTurn],  # decoding the original is the memory-heavy part
 )
 def image_thumbnail(

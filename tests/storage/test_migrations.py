@@ -43,7 +43,7 @@ def test_a_version_1_catalog_gets_a_location_per_image_and_stays_consistent(tmp_
         assert store.recorded_location("/archive.zip", "chip_2.png").byte_size == 102
         assert check_store(store).ok
     connection = sqlite3.connect(tmp_path / "data" / "catalog.sqlite")
-    assert connection.execute("select version from schema_version").fetchone()[0] == CURRENT_VERSION == 5
+    assert connection.execute("select version from schema_version").fetchone()[0] == CURRENT_VERSION == 6
     assert connection.execute("select status from generations").fetchall() == [("ready",)]
 
 
