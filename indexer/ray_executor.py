@@ -135,7 +135,7 @@ class RayExecutor:
             num_cpus=0.25,
             # ... but no more tasks at once than the cluster has CPUs: each is a process with its own
             # copy of the model's preprocessing, and more would only queue for the same cores.
-            concurrency=max(1, int(ray.cluster_resources().get("CPU", 1))),
+            compute=ray.data.TaskPoolStrategy(size=max(1, int(ray.cluster_resources().get("CPU", 1)))),
         )  # a task whose worker dies runs again (Ray's task retries); a bad input is a failure row
         gpus = self.options.gpus_per_actor
         dataset = dataset.map_batches(
