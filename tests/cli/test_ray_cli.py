@@ -37,7 +37,7 @@ def test_a_ray_index_killed_mid_run_is_completed_by_the_next_and_reindexes_on_ra
 
     summary = run_in_process(capsys, "index", *inputs, "--data-dir", data_dir, *on_ray)
     assert summary["added"] == 7 - committed
-    assert summary["failures_by_kind"] == {"not-an-image": 1}
+    assert [failure["member"] for failure in summary["failures"]] == ["broken.jpg"]
     assert_indexed_exactly_once(data_dir, expected)
 
     reindexed = run_in_process(capsys, "reindex", "--data-dir", data_dir, *on_ray)
