@@ -43,6 +43,16 @@ def _pooled(output) -> torch.Tensor:
     return output.pooler_output if hasattr(output, "pooler_output") else output
 
 
+def preprocess_image(image_processor, image: Image.Image) -> np.ndarray:
+    """One RGB image -> the (3, H, W) float32 array ``image_processor`` makes: the model's input.
+
+    A function of its own so that processes without the model (Ray tasks that decode
+    for encoder actors elsewhere) prepare exactly the pixels the model would.
+    """
+    pixels = image_processor(images=[image.convert("RGB")], return_tensors="np")
+    return np.asarray(pixels["pixel_values"][0], dtype=np.float32)
+
+
 class Encoder:
     """A vision-language checkpoint behind a numpy interface.
 
@@ -89,8 +99,7 @@ class Encoder:
     # -- images ---------------------------------------------------------------
     def preprocess(self, image: Image.Image) -> np.ndarray:
         """One RGB image -> the (3, H, W) float32 array the checkpoint's processor makes."""
-        pixels = self._processor.image_processor(images=[image.convert("RGB")], return_tensors="np")
-        return np.asarray(pixels["pixel_values"][0], dtype=np.float32)
+        return preprocess_image(self._processor.image_processor, image)
 
     def encode_pixels(self, pixel_batch: np.ndarray) -> np.ndarray:
         """(n, 3, H, W) preprocessed pixels -> (n, dimension) unit vectors."""

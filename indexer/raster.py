@@ -18,6 +18,7 @@ painted black in the chip.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -118,6 +119,10 @@ class RasterFile:
         if data is not None:
             self._memory = MemoryFile(data, ext=PurePosixPath(name).suffix or ".tif")
             weakref.finalize(self, self._memory.close)  # frees the GDAL in-memory file with us
+
+    def __reduce__(self):
+        """Pickled as its path or its bytes (a Ray task reads chips in another process)."""
+        return functools.partial(RasterFile, self.name, path=self.path, data=self._data), ()
 
     @classmethod
     def from_item(cls, item) -> "RasterFile":
