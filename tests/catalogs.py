@@ -24,6 +24,7 @@ from sqlalchemy.pool import NullPool
 POSTGRES_URL_ENV = "RSCLIP_TEST_POSTGRES_URL"
 CATALOGS = ("sqlite", "postgresql")
 UNAVAILABLE = "PostgreSQL catalog NOT TESTED"
+_SCHEMA_NUMBERS = itertools.count()
 
 
 def postgres_unavailable(why: str):
@@ -38,11 +39,11 @@ class PostgresSchemas:
 
     def __init__(self, url: str, admin: Engine):
         self.url, self.admin = url, admin
-        self._names = (f"rsclip_t{os.getpid()}_{n}" for n in itertools.count())
         self.made: list[str] = []
 
     def new_url(self) -> str:
-        schema = next(self._names)
+        # One counter for the whole run: a session's schemas stay while each test makes its own.
+        schema = f"rsclip_t{os.getpid()}_{next(_SCHEMA_NUMBERS)}"
         with self.admin.begin() as connection:
             connection.execute(text(f"CREATE SCHEMA {schema}"))
         self.made.append(schema)

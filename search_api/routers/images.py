@@ -36,7 +36,9 @@ PREVIEW_SIZE = 512
     dependencies=[FormBody, ModelTurn],
 )
 def upload_preview(
-    file: Annotated[UploadFile, File(description="a photo or GeoTIFF, as for /search/image")],
+    file: Annotated[
+        UploadFile, File(description="a photo or GeoTIFF, as for /search/image", json_schema_extra={"minLength": 1})
+    ],
     settings: SettingsDep,
     thumbnails: ThumbnailsDep,
 ) -> Response:

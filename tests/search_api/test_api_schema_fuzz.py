@@ -22,7 +22,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 EXAMPLES = 12
-_UPLOADS = ("POST /search/image", "POST /classify", "POST /similarity", "POST /embed")
+_UPLOADS = ("POST /search/image", "POST /classify", "POST /similarity", "POST /embed", "POST /images/preview")
 CONFIG = f"""
 seed = 20261128
 [generation]
