@@ -48,7 +48,13 @@ def run(args, settings: Settings) -> int:
     from service.searcher import model_identity
 
     raster = raster_options(args)
-    with Store(settings.data_dir, database_url=settings.database_url, writable=True) as store:
+    with Store(
+        settings.data_dir,
+        database_url=settings.database_url,
+        writable=True,
+        index_policy=settings.index_policy(),
+        progress=not args.quiet,
+    ) as store:
         recorded = store.model.model_id if store.model else None
         runtime = settings.runtime()
         encoder = load_model(settings.model or recorded or settings.model_for_new_index(), runtime)

@@ -30,7 +30,7 @@ def run(args, settings: Settings) -> int:
     from indexer.reindex import reindex
     from service.searcher import model_identity
 
-    with open_writable(settings) as store:
+    with open_writable(settings, progress=not args.quiet) as store:
         if store.model is None:
             raise StoreNotFoundError(f"The index at {settings.data_dir} is empty: nothing to reindex.")
         old = store.model
