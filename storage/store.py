@@ -343,13 +343,7 @@ class Store(LocationMethods, GenerationMethods):
         """
         if self._generation is None:
             return 0, 0
-        with Session(self._engine) as session:
-            catalog_ids = np.fromiter(
-                session.execute(
-                    select(EmbeddingRow.image_id).where(EmbeddingRow.generation_id == self._generation.id)
-                ).scalars(),
-                dtype=np.int64,
-            )
+        catalog_ids = generations.catalog_ids(self, self._generation.id)  # those with a readable vector
         index_ids = self._vectors.ids()
         if len(index_ids) == 0 and len(catalog_ids) > 0:
             return self._rebuild_from_file(catalog_ids), 0

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, inspect, text
 from storage import GeoInfo, ModelIdentity, NewImage, SearchFilters, Store
 from storage.schema import CURRENT_VERSION
 from tests.storage.test_index_build_migration import DROP_INDEX_BUILD_COLUMNS
+from tests.storage.test_vector_file_migration import downgrade_to_version_5
 
 DIM = 16
 START = date(2020, 1, 1)
@@ -112,6 +113,7 @@ def test_geo_metadata_round_trips_through_the_catalog(store):
 
 def test_version_1_catalog_is_migrated_to_hold_geo_rows(tmp_path, store):
     store.close()
+    downgrade_to_version_5(tmp_path / "data")
     database = tmp_path / "data" / "catalog.sqlite"
     engine = create_engine(f"sqlite:///{database}")
     with engine.begin() as connection:

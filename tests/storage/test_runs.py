@@ -11,6 +11,7 @@ from storage import IndexRunRecord, ModelIdentity, NewImage, RunFailure, Store
 from storage import runs as run_log
 from storage.schema import CURRENT_VERSION
 from tests.storage.test_index_build_migration import DROP_INDEX_BUILD_COLUMNS
+from tests.storage.test_vector_file_migration import downgrade_to_version_5
 
 MODEL = ModelIdentity("tiny", "f" * 64, 4)
 
@@ -30,6 +31,7 @@ def _store_with_one_image(data_dir) -> None:
 
 def test_a_catalog_from_before_the_run_log_is_migrated_and_keeps_its_images(tmp_path):
     _store_with_one_image(tmp_path)
+    downgrade_to_version_5(tmp_path)
     with sqlite3.connect(tmp_path / "catalog.sqlite") as connection:  # make it what version 2 wrote
         connection.execute("DROP TABLE index_failures")
         connection.execute("DROP TABLE index_runs")
