@@ -20,7 +20,7 @@ COPY service ./service
 COPY evaluation ./evaluation
 COPY rsclip ./rsclip
 COPY search_api ./search_api
-RUN pip install . && useradd --create-home --uid 1000 rsclip && mkdir -p /data /models && chown rsclip /data /models
+RUN pip install .[postgres] && useradd --create-home --uid 1000 rsclip && mkdir -p /data /models && chown rsclip /data /models
 
 USER rsclip
 VOLUME ["/data", "/models"]

@@ -33,7 +33,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT, help="where the random checkpoint is cached")
     parser.add_argument("--real-images", type=Path, help="folder of sample images (default: shared/data beside the repo)")
     parser.add_argument("--device", help="encoder device (default: this machine's best)")
-    parser.add_argument("--precision", choices=("fp32", "bf16", "fp16"), help="encoder precision (default: this machine's best)")
+    parser.add_argument("--precision", choices=("fp32", "bf16", "fp16", "int8"), help="encoder precision (default: this machine's best)")
     parser.add_argument("--batch-size", type=int, help="encoder batch size (default: the runtime's)")
     parser.add_argument(
         "--quiet-wait",

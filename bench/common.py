@@ -109,3 +109,34 @@ def settle() -> None:
 
 def section(title: str) -> None:
     print(f"\n== {title}  [{load_average()}]", flush=True)
+
+
+@dataclass(frozen=True)
+class ChildRun:
+    """A whole job run as its own process: wall time with start-up, and its peak memory."""
+
+    seconds: float
+    peak_rss_mb: float
+    output: str
+
+
+def run_child(command: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> ChildRun:
+    """Run ``command`` to the end; raise with its output if it fails.
+
+    ``os.wait4`` gives this child's own peak resident memory (``getrusage`` would give
+    the largest of all children so far).
+    """
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryFile(mode="w+") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        log.seek(0)
+        output = log.read()
+    if process.returncode:
+        raise RuntimeError(f"{' '.join(command[:4])} ... failed ({process.returncode}):\n{output[-3000:]}")
+    return ChildRun(seconds, usage.ru_maxrss / 1024, output)

@@ -10,6 +10,10 @@ lost or duplicated: the catalog holds every distinct image once, the server (aft
 ``POST /admin/reload``) serves exactly those vectors, and every image the indexer added
 is found first when searched by its own picture.
 
+``--upload-memory`` measures something else instead: the peak resident memory of an
+idle server while 8 clients upload 40 MP photos at once (float32 TIFFs and JPEGs, see
+bench/upload_memory.py), above the idle figure.
+
 Figures printed: requests/s, p50/p99 latency per query kind, status counts, and the
 server's resident memory at start, after warm-up and at the end. Exit status 0 means:
 zero 5xx, nothing lost, nothing duplicated.
@@ -317,6 +321,33 @@ def run(args) -> dict:
             shutil.rmtree(work, ignore_errors=True)
 
 
+def run_upload_memory(args) -> dict:
+    """Serve a small index; fire the 40 MP uploads at once; report peak RSS above idle."""
+    from bench.upload_memory import peak_during_uploads, uploads
+
+    work = Path(args.work_dir or tempfile.mkdtemp(prefix="rsclip-uploads-"))
+    work.mkdir(parents=True, exist_ok=True)
+    port, server = _free_port(), None
+    try:
+        model = args.model or _tiny_model(work)
+        _write_corpus(work / "initial", range(12))
+        if _rsclip("index", work / "initial", "--data-dir", work / "data", "--model", model, "--quiet").wait(1800):
+            raise SystemExit("indexing the corpus failed")
+        files = uploads(args.clients)
+        server = _rsclip("serve", "--data-dir", work / "data", "--model", model, "--host", LOOPBACK, "--port", port,
+                         "--queue-seconds", 600, stdout=subprocess.DEVNULL)  # every upload waits its turn
+        url = f"http://{LOOPBACK}:{port}"
+        _wait_for_health(url, server, seconds=900)
+        httpx.post(f"{url}/search/text", json={"query": "warm up", "k": 1}, timeout=60)
+        return peak_during_uploads(url, lambda: _rss_bytes(server.pid), files, timeout=args.timeout * 10)
+    finally:
+        if server is not None and server.poll() is None:
+            server.terminate()
+            server.wait(timeout=20)
+        if not args.keep and not args.work_dir:
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def _tiny_model(work: Path) -> str:
     from encoder.tiny_checkpoint import build_tiny_siglip
 
@@ -340,9 +371,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work-dir", help="keep the data here instead of a temporary folder")
     parser.add_argument("--keep", action="store_true", help="do not delete the temporary folder")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--upload-memory", action="store_true",
+                        help="instead: peak server memory under --clients (use 8) concurrent 40 MP uploads")
     args = parser.parse_args(argv)
     if not 0 < args.duration <= MAX_DURATION or not 0 < args.clients <= MAX_CLIENTS or args.max_requests < 1:
         parser.error(f"--duration must be in (0, {MAX_DURATION}], --clients in [1, {MAX_CLIENTS}], --max-requests >= 1")
+    if args.upload_memory:
+        figures = run_upload_memory(args)
+        print(f"{figures['uploads']} concurrent uploads of {figures['megapixels_each']} MP (float32 TIFF and JPEG): "
+              f"server RSS idle {figures['idle_rss_mb']} MB, peak {figures['peak_rss_mb']} MB, "
+              f"peak above idle {figures['peak_above_idle_mb']} MB; statuses {figures['statuses']}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=2))
+        return 0 if all(status == 200 for status in figures["statuses"]) else 1
     summary = run(args)
     _print(summary)
     if args.json:

@@ -100,7 +100,7 @@ def _api_client(data_dir: Path, encoder):
         from search_api.settings import ApiSettings
     except ImportError:
         return None
-    return TestClient(create_app(ApiSettings(data_dir=data_dir), encoder=encoder))
+    return TestClient(create_app(ApiSettings(data_dir=data_dir, allowed_hosts=("testserver",)), encoder=encoder))
 
 
 def _image_query(client, searcher, uploads: list[bytes]):

@@ -138,6 +138,24 @@ def weights_fingerprint(model) -> str:
     return digest.hexdigest()[:16]
 
 
+def load_preprocessor(model: str):
+    """Only the image preprocessing of ``model`` (no weights): a picture -> the model's
+    (3, H, W) input, as :meth:`encoder.Encoder.preprocess` makes it."""
+    from functools import partial
+
+    from transformers import AutoProcessor
+
+    from encoder.encoder import preprocess_image
+
+    quiet_transformers()
+    source, local = resolve_model_source(model)
+    try:
+        processor = _from_pretrained(AutoProcessor, source, local)
+    except (OSError, ValueError) as exc:
+        raise ModelNotFoundError(_not_found_message(model, str(exc).strip().splitlines()[0][:200])) from None
+    return partial(preprocess_image, processor.image_processor)
+
+
 def load_encoder(model: str = DEFAULT_MODEL, *, device: str = "cpu", precision: str = "fp32", runtime=None):
     """Load ``model`` (hub id or folder) and wrap it in an :class:`Encoder`.
 
@@ -179,11 +197,15 @@ def load_encoder(model: str = DEFAULT_MODEL, *, device: str = "cpu", precision: 
         random_weights=bool(getattr(config, RANDOM_WEIGHTS_MARK, False)),
     )
     log.info("loaded %s (%s, %d-d, %d px)", spec.model_id, spec.family, spec.dimension, spec.image_size)
-    compile_batch = None
+    compile_batch, compile_after = None, 0
     if runtime is not None:
         from encoder.runtime import apply_threads
 
         apply_threads(runtime)
         device, precision = runtime.device, runtime.precision
         compile_batch = runtime.batch_size if runtime.compile else None
-    return Encoder(torch_model, processor, spec, device=device, precision=precision, compile_batch=compile_batch)
+        compile_after = runtime.compile_after
+    return Encoder(
+        torch_model, processor, spec, device=device, precision=precision, compile_batch=compile_batch,
+        compile_after=compile_after,
+    )

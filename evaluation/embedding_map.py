@@ -15,8 +15,10 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from evaluation.plotting import plot_embedding_map, project_2d
-from indexer.decode import DecodeError, decode_image
-from indexer.sources import location, read_member
+from indexer.decode import DecodeError
+from indexer.imagery import indexed_picture
+from indexer.raster import RasterError
+from indexer.sources import location
 from service import __version__
 from service.errors import UserError
 from storage import ImageRecord, Store
@@ -36,18 +38,31 @@ class EmbeddingMap:
     thumbnail_rows: list[int]
     info: dict  # model, method, seed, what was sampled: recorded with the map
     thumbnail_failures: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # each point's indexed folder or archive (its name)
 
     def as_dict(self, image_name: str | None = None) -> dict:
         return {
             **self.info,
             "image": image_name,
             "points": [
-                {"id": int(image_id), "x": round(float(x), 4), "y": round(float(y), 4), "label": label, "location": where}
-                for image_id, (x, y), label, where in zip(self.ids, self.coordinates, self.labels, self.locations)
+                {
+                    "id": int(image_id),
+                    "x": round(float(x), 4),
+                    "y": round(float(y), 4),
+                    "label": label,
+                    "source": source,
+                    "location": where,
+                }
+                for image_id, (x, y), label, source, where in zip(
+                    self.ids, self.coordinates, self.labels, self._point_sources(), self.locations
+                )
             ],
             "thumbnails": [int(self.ids[row]) for row in self.thumbnail_rows],
             "thumbnail_failures": self.thumbnail_failures,
         }
+
+    def _point_sources(self) -> list[str | None]:
+        return self.sources or [None] * len(self.ids)
 
 
 def sample_vectors(store: Store, max_points: int, seed: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -146,17 +161,20 @@ def build_map(
         "plotted_points": len(ids),
         "rsclip_version": __version__,
     }
-    return EmbeddingMap(ids, coordinates, labels, locations, spread_rows(coordinates, thumbnails), info)
+    sources = [Path(records[int(i)].source).name for i in ids]
+    rows = spread_rows(coordinates, thumbnails)
+    return EmbeddingMap(ids, coordinates, labels, locations, rows, info, sources=sources)
 
 
 def load_thumbnails(store: Store, embedding_map: EmbeddingMap) -> dict[int, object]:
-    """Decode the chosen pictures from their folders or archives; a vanished file is skipped and noted."""
+    """The chosen items as the model saw them (a raster chip's window, not its whole scene);
+    a vanished file is skipped and noted."""
     pictures = {}
     for row in embedding_map.thumbnail_rows:
         record = store.get(int(embedding_map.ids[row]))
         try:
-            pictures[row] = decode_image(read_member(record.source, record.member)).image
-        except (OSError, DecodeError) as exc:
+            pictures[row] = indexed_picture(record)
+        except (OSError, DecodeError, RasterError) as exc:
             embedding_map.thumbnail_failures.append(f"{embedding_map.locations[row]}: {exc}")
             log.warning("no thumbnail for %s: %s", embedding_map.locations[row], exc)
     return pictures

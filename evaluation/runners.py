@@ -1,8 +1,10 @@
 """Run a model over labelled data and score it: image-text retrieval and zero-shot classification.
 
-Images go through the same path as indexing (``indexer.decode.decode_image``, then the
-encoder's own ``preprocess`` and ``encode_pixels`` in batches), so the scores describe
-the model as rsclip-search uses it. Runs are deterministic: no sampling, no shuffling;
+Images go through the same reader as indexing (``indexer.imagery``, then the encoder's
+own ``preprocess`` and ``encode_pixels`` in batches), so the scores describe the model as
+rsclip-search uses it: a GeoTIFF in a class folder is scored as the chips indexing cuts
+from it (each with the folder's class); a GeoTIFF in a caption file is one query image
+(its one chip, or the whole scene at the model's input size). Runs are deterministic: no sampling, no shuffling;
 identical inputs and weights give identical scores (the report records both).
 """
 
@@ -21,7 +23,9 @@ from tqdm import tqdm
 from encoder import Encoder
 from evaluation.datasets import ALL_SPLITS, CaptionFile, ClassFolders, class_phrase
 from evaluation.metrics import RetrievalScores, ZeroShotScores, retrieval_scores, zeroshot_scores
-from indexer.decode import DecodeError, decode_image
+from indexer.decode import DecodeError
+from indexer.imagery import input_file, model_images, query_image
+from indexer.raster import RasterError
 from indexer.sources import location
 from service import __version__
 from service.errors import UserError
@@ -53,6 +57,14 @@ class Excluded:
 class ImageJob:
     name: str  # as the user sees it: a path
     read: Callable[[], bytes]
+    path: str | None = None  # the file on disk, when it is one: scenes are read window by window
+
+    def pictures(self, encoder: Encoder, chips: bool) -> list:
+        """Every chip of a scene (``chips``) or one query picture; a photo either way is one."""
+        file = input_file(self.name, path=self.path) if self.path else input_file(self.name, data=self.read())
+        if chips:
+            return [picture.image for picture in model_images(file)]
+        return [query_image(file, model_size=encoder.spec.image_size).image]
 
 
 def model_record(encoder: Encoder) -> dict:
@@ -72,21 +84,31 @@ def model_record(encoder: Encoder) -> dict:
 
 
 def embed_images(
-    encoder: Encoder, jobs: Sequence[ImageJob], *, batch_size: int = 32, workers: int = 2, progress: bool = False
+    encoder: Encoder,
+    jobs: Sequence[ImageJob],
+    *,
+    batch_size: int = 32,
+    workers: int = 2,
+    progress: bool = False,
+    chips: bool = False,
 ) -> tuple[np.ndarray, list[int], list[Excluded]]:
-    """Vectors of the jobs that decode, the positions they came from, and what failed.
+    """Vectors of the jobs that decode, the job position of each row, and what failed.
 
-    Decoding and preprocessing run on ``workers`` threads one batch at a time, so
-    memory holds one batch of pixels however large the dataset.
+    With ``chips`` a scene gives a row per chip (its position repeats). Decoding and
+    preprocessing run on ``workers`` threads one batch of jobs at a time, so memory
+    holds one batch of pixels (times a scene's chips) however large the dataset.
     """
 
     def prepare(job: ImageJob):
         try:
-            return encoder.preprocess(decode_image(job.read()).image), None
-        except DecodeError as exc:
+            pictures = job.pictures(encoder, chips)
+        except (DecodeError, RasterError) as exc:
             return None, str(exc)
         except OSError as exc:
             return None, f"cannot read: {exc.strerror or exc}"
+        if not pictures:
+            return None, "every chip of the scene is mostly nodata"
+        return [encoder.preprocess(picture) for picture in pictures], None
 
     vectors, kept, excluded = [], [], []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool, tqdm(
@@ -95,12 +117,12 @@ def embed_images(
         for start in range(0, len(jobs), batch_size):
             batch = jobs[start : start + batch_size]
             pixels = []
-            for offset, (array, reason) in enumerate(pool.map(prepare, batch)):
-                if array is None:
+            for offset, (arrays, reason) in enumerate(pool.map(prepare, batch)):
+                if arrays is None:
                     excluded.append(Excluded(batch[offset].name, reason))
                 else:
-                    pixels.append(array)
-                    kept.append(start + offset)
+                    pixels.extend(arrays)
+                    kept.extend([start + offset] * len(arrays))
             if pixels:
                 vectors.append(encoder.encode_pixels(np.stack(pixels)))
             bar.update(len(batch))
@@ -193,7 +215,7 @@ def run_retrieval(
         elif not image.captions:
             excluded.append(Excluded(image.filename, "no captions"))
         else:
-            jobs.append(ImageJob(str(path), path.read_bytes))
+            jobs.append(ImageJob(str(path), path.read_bytes, str(path)))
             owners.append(image)
     if not jobs:
         present = sum(locate_image(images_dir, image) is not None for image in captions.images)
@@ -282,8 +304,10 @@ def run_zeroshot(
             raise UserError(f"template {template!r} needs a {{}} where the class name goes")
     phrases = phrases or {}
     class_phrases = [phrases.get(name, class_phrase(name)) for name in folders.classes]
-    jobs = [ImageJob(location(item.source, item.member), item.read) for _, item in folders.items]
-    image_vectors, kept, excluded = embed_images(encoder, jobs, batch_size=batch_size, workers=workers, progress=progress)
+    jobs = [ImageJob(location(item.source, item.member), item.read, item.path) for _, item in folders.items]
+    image_vectors, kept, excluded = embed_images(
+        encoder, jobs, batch_size=batch_size, workers=workers, progress=progress, chips=True
+    )
     if not kept:
         raise UserError(f"none of the {len(jobs)} images under {folders.root} could be decoded")
     labels = np.array([folders.items[position][0] for position in kept], dtype=np.int64)
@@ -293,7 +317,8 @@ def run_zeroshot(
     dataset = {
         "root": str(folders.root.resolve()),
         "classes": len(folders.classes),
-        "evaluated_images": len(kept),
+        "evaluated_images": len(kept),  # a scene counts once per chip
+        "files": len(set(kept)),
         "unreadable": len(excluded),
     }
     return ZeroShotReport(

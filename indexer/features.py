@@ -18,8 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from storage import ImageRecord, ModelIdentity, NewImage
+from storage.atomic import new_file_mode
 
-IMAGE_COLUMNS = ("row", "id", "source", "member", "sha256", "width", "height", "format", "window", "bbox", "acquired")
+IMAGE_COLUMNS = (
+    "row", "id", "source", "member", "scene", "sha256", "width", "height", "format",
+    "window", "bbox", "acquired", "sensor", "crs", "resolution_m",
+)
 TEXT_COLUMNS = ("row", "line", "text")
 _COPY_ROWS = 65536
 
@@ -27,7 +31,9 @@ _COPY_ROWS = 65536
 class FeatureWriter:
     """Collects (metadata row, vector) pairs and writes NAME.npy, NAME.csv, NAME.json."""
 
-    def __init__(self, out: str | Path, columns: Sequence[str], model: ModelIdentity, kind: str):
+    def __init__(
+        self, out: str | Path, columns: Sequence[str], model: ModelIdentity, kind: str, made_with: dict | None = None
+    ):
         self.out = Path(out).with_suffix(".npy")
         self.sidecar = self.out.with_suffix(".csv")
         self.note = self.out.with_suffix(".json")
@@ -35,6 +41,7 @@ class FeatureWriter:
         self.columns = tuple(columns)
         self.model = model
         self.kind = kind
+        self.made_with = made_with or {}  # how the vectors were made now (precision, device); none for an export
         self.rows = 0
         # Scratch files stay open across write() calls; close() or discard() ends them.
         self._raw = tempfile.NamedTemporaryFile(  # noqa: SIM115
@@ -66,6 +73,7 @@ class FeatureWriter:
         self._raw.close()
         self._csv_file.close()
         self._assemble_matrix()
+        os.chmod(self._csv_file.name, new_file_mode())  # a scratch file is private; the CSV is not
         os.replace(self._csv_file.name, self.sidecar)
         os.unlink(self._raw.name)
         note = {
@@ -77,6 +85,7 @@ class FeatureWriter:
             "vectors": self.out.name,
             "sidecar": self.sidecar.name,
             "normalised": True,
+            **self.made_with,
         }
         self.note.write_text(json.dumps(note, indent=2) + "\n", encoding="utf-8")
 
@@ -86,6 +95,7 @@ class FeatureWriter:
             "dimension": self.model.dimension,
             "vectors": str(self.out),
             "sidecar": str(self.sidecar),
+            **self.made_with,
         }
 
     def _assemble_matrix(self) -> None:
@@ -119,6 +129,7 @@ class FeatureWriter:
 
 
 def image_row(image: NewImage | ImageRecord, image_id: int | None = None) -> dict:
+    geo = image.geo
     return {
         "id": "" if image_id is None else image_id,
         "source": image.source,
@@ -131,6 +142,11 @@ def image_row(image: NewImage | ImageRecord, image_id: int | None = None) -> dic
         "window": "" if image.geo is None else ",".join(map(str, image.geo.window)),
         "bbox": "" if image.geo is None or image.geo.bbox is None else ",".join(f"{v:.7f}" for v in image.geo.bbox),
         "acquired": "" if image.geo is None or image.geo.acquired is None else image.geo.acquired.isoformat(),
+        # The scene a chip is of (a band stack by its pattern), its sensor, CRS and metres per chip pixel.
+        "scene": "" if geo is None else geo.scene,
+        "sensor": "" if geo is None or geo.sensor is None else geo.sensor,
+        "crs": "" if geo is None or geo.crs is None else geo.crs,
+        "resolution_m": "" if geo is None or geo.resolution_m is None else f"{geo.resolution_m:.4g}",
     }
 
 

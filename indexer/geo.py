@@ -124,14 +124,20 @@ _NAME_SENSORS = (
     (re.compile(r"(?<![A-Z0-9])S2([ABCD])_", re.IGNORECASE), "Sentinel-2{0}"),
     (re.compile(r"(?<![A-Z0-9])S1([ABCD])_", re.IGNORECASE), "Sentinel-1{0}"),
     (re.compile(r"sentinel[-_ ]?2", re.IGNORECASE), "Sentinel-2"),
-    (re.compile(r"landsat[-_ ]?(\d)", re.IGNORECASE), "Landsat {0}"),
+    # "landsat8", "Landsat-7"; not "landsat_1985" (a year) or "landsat_2020".
+    (re.compile(r"landsat[-_ ]?([1-9])(?![0-9])", re.IGNORECASE), "Landsat {0}"),
     (re.compile(r"naip|(?<![A-Z0-9])m_\d{7}_(?:ne|nw|se|sw)_", re.IGNORECASE), "NAIP"),
 )
 _SENSOR_KEYS = ("SENSOR", "SATELLITE", "SPACECRAFT_ID", "PLATFORM", "MISSION")
 
 
 def sensor_name(name: str, tags: dict[str, str] | None = None) -> str | None:
-    """The instrument or programme, from metadata tags or well-known file naming."""
+    """The instrument or programme, from metadata tags or well-known file naming.
+
+    Names count only in patterns that cannot mean anything else (Landsat and Sentinel
+    product ids, NAIP tiles, "landsat8"); otherwise the sensor stays unknown: unknown is
+    better than wrong.
+    """
     tags = {key.upper(): value for key, value in (tags or {}).items()}
     for key in _SENSOR_KEYS:
         if tags.get(key, "").strip():
@@ -145,3 +151,40 @@ def sensor_name(name: str, tags: dict[str, str] | None = None) -> str | None:
         if match:
             return label.format(*(group.upper() for group in match.groups()))
     return None
+
+
+# -- sidecar files ------------------------------------------------------------------
+_MTL_LINE = re.compile(r"^\s*([A-Z0-9_]+)\s*=\s*\"?([^\"]*)\"?\s*$")
+_BAND_SUFFIX = re.compile(r"_(?:B\d+|B\d+A|BQA|QA_[A-Z_]+|SR_B\d+|ST_B\d+)$", re.IGNORECASE)
+_MTL_READ_LIMIT = 1 << 20
+
+
+def sidecar_tags(path) -> dict[str, str]:
+    """Acquisition metadata from files delivered beside a raster: a Landsat ``*_MTL.txt``
+    (``LC08_..._B4.TIF`` -> ``LC08_..._MTL.txt``). Returns tags in the keys
+    :func:`acquisition_date` and :func:`sensor_name` read; empty when there is none."""
+    from pathlib import Path
+
+    path = Path(path)
+    stem = _BAND_SUFFIX.sub("", path.stem)
+    for candidate in (path.with_name(f"{stem}_MTL.txt"), path.with_name(f"{stem}_MTL.TXT")):
+        if candidate.is_file():
+            return _mtl_tags(candidate)
+    return {}
+
+
+def _mtl_tags(path) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle.read(_MTL_READ_LIMIT).splitlines():
+            match = _MTL_LINE.match(line)
+            if match:
+                fields.setdefault(match.group(1), match.group(2).strip())
+    tags = {}
+    if fields.get("DATE_ACQUIRED"):
+        tags["DATE_ACQUIRED"] = fields["DATE_ACQUIRED"]
+    spacecraft = re.fullmatch(r"LANDSAT_(\d)", fields.get("SPACECRAFT_ID", ""), re.IGNORECASE)
+    if spacecraft:
+        instrument = fields.get("SENSOR_ID", "").replace("_", "/").replace("ETM", "ETM+").replace("++", "+")
+        tags["SENSOR"] = f"Landsat {spacecraft.group(1)} {instrument}".strip()
+    return tags

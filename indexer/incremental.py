@@ -24,7 +24,8 @@ from storage.locations import window_part
 from storage.records import ChangeSummary, Placement, RecordedLocation
 
 _FLUSH_EVERY = 512  # seen marks and placements written per transaction
-_FOLDERS_CACHED = 4  # a folder walk comes back to a folder after an archive found inside it
+_FOLDERS_CACHED = 4
+_NOT_SHAPING = frozenset({"max_chips"})  # raster options that refuse scenes but never change a chip  # a folder walk comes back to a folder after an archive found inside it
 
 
 def input_root(raw: str | Path) -> str:
@@ -46,8 +47,15 @@ def entry_state(entry: SourceItem | BandStack) -> tuple[int, float | None]:
 
 def raster_recipe(options) -> str:
     """A short fingerprint of the chipping options (``indexer.raster.RasterOptions``):
-    a scene is skipped as unchanged only if it was chipped with the same ones."""
-    return hashlib.sha256(repr(dataclasses.astuple(options)).encode()).hexdigest()[:12]
+    a scene is skipped as unchanged only if it was chipped with the same ones. Options that
+    only refuse scenes (``max_chips``) and an unset ``nodata`` are left out, so indexes made
+    before those options keep their fingerprint."""
+    shaping = tuple(
+        getattr(options, f.name)
+        for f in dataclasses.fields(options)
+        if f.name not in _NOT_SHAPING and not (f.name == "nodata" and options.nodata is None)
+    )
+    return hashlib.sha256(repr(shaping).encode()).hexdigest()[:12]
 
 
 def chip_placement(chip, recipe: str) -> Placement:
@@ -65,6 +73,9 @@ class ChangeTracker:
         self._seen: list[int] = []
         self._folders: dict[tuple[str, str], dict[str, list[RecordedLocation]]] = {}
         self._placements: list[Placement] = []
+        # Placements of content not stored yet (still decoding or in the model), by sha256:
+        # written once :meth:`stored` says their content arrived, never resubmitted before.
+        self._waiting: dict[str, list[Placement]] = {}
         self._superseded: list[int] = []
         if self.prune_roots is not None:
             store.mark_for_sweep(self.prune_roots)
@@ -111,9 +122,28 @@ class ChangeTracker:
 
     def place(self, placement: Placement) -> None:
         """This file (or chip of it) holds content that is (or is about to be) stored: record where."""
+        waiting = self._waiting.get(placement.sha256)
+        if waiting is not None:  # its content is not stored yet: asking the catalog again is wasted work
+            waiting.append(placement)
+            return
         self._placements.append(placement)
         if len(self._placements) >= _FLUSH_EVERY:
-            self._placements = self.store.place(self._placements)
+            self._submit()
+
+    def stored(self, hashes: Iterable[str]) -> None:
+        """This content is in the catalog now: its waiting placements go out at the next write."""
+        for sha256 in hashes:
+            self._placements.extend(self._waiting.pop(sha256, ()))
+
+    def _submit(self) -> None:
+        """Write the placements; those whose content is not stored yet wait for :meth:`stored`.
+
+        Each placement is sent to the catalog once or twice, so N copies of one content
+        cost O(N), however long that content waits in an unfilled batch.
+        """
+        for placement in self.store.place(self._placements):
+            self._waiting.setdefault(placement.sha256, []).append(placement)
+        self._placements = []
 
     def keep(self, source: str, member: str) -> None:
         """An input that failed to read or decode is still there: prune must not take it."""
@@ -123,14 +153,14 @@ class ChangeTracker:
     def flush(self, final: bool = False) -> None:
         """Write what was learnt; call after the batch's new images are stored.
 
-        A duplicate of content still in the decode queue cannot be placed yet and is
-        kept for the next flush; at the final flush such content never made it (it
-        failed to decode), so there is nothing to point at.
+        A duplicate of content still in the decode queue cannot be placed yet and
+        waits until :meth:`stored` names its content; at the final flush content still
+        waiting never made it (it failed to decode), so there is nothing to point at.
         """
         if self._placements:
-            self._placements = self.store.place(self._placements)
-            if final:
-                self._placements = []
+            self._submit()
+        if final:
+            self._waiting.clear()
         if self._seen:
             self.store.unmark(self._seen)
             self._seen.clear()

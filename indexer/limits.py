@@ -30,6 +30,7 @@ class FailureKind:
     SPECIAL_FILE = "special-file"  # device, FIFO or socket: never read
     NESTED_ARCHIVE = "nested-archive"  # an archive inside an archive: not opened
     RASTER = "raster"  # a raster scene that cannot be cut into chips as asked (indexer.raster)
+    TOO_MANY_CHIPS = "too-many-chips"  # a scene declaring more chips than --max-chips-per-scene
 
 
 class InputRefused(Exception):

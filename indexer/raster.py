@@ -7,18 +7,24 @@ read per chip. Chips are windows of the scene, recorded as such, not copies: the
 window can be read again later (``render_chip``) to show the chip.
 
 Validity comes from GDAL's dataset mask (nodata value, alpha band or internal mask,
-as the file declares) and, for floating point data, finiteness. Invalid pixels are
-left out of the stretch statistics and painted black in the chip.
+as the file declares) and, for floating point data, finiteness. Providers often ship
+zero fill without declaring it (Landsat band files, many mosaics): when a file
+declares no mask, a constant value that fills a good part of the scene's edge and is
+its lowest value is taken as fill (``edge_fill``); ``nodata`` in the options names the
+value outright. A pixel is fill when every band holds the fill value, as GDAL's
+dataset mask treats nodata. Invalid pixels are left out of the stretch statistics and
+painted black in the chip.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import warnings
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date
@@ -28,12 +34,13 @@ import numpy as np
 import rasterio
 from affine import Affine
 from rasterio.crs import CRS
-from rasterio.enums import ColorInterp, Resampling
+from rasterio.enums import ColorInterp, MaskFlags, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.io import DatasetReader, MemoryFile
 from rasterio.windows import Window
 
-from indexer.geo import acquisition_date, ground_resolution_m, sensor_name, window_footprint
+from indexer.geo import acquisition_date, ground_resolution_m, sensor_name, sidecar_tags, window_footprint
+from indexer.limits import FailureKind, InputRefused
 
 # Plain pictures are opened on purpose too; the warning would only be noise. So would
 # GDAL's per-open warnings about TIFF quirks it works around (one line per chip read).
@@ -43,6 +50,14 @@ if logging.getLogger("rasterio._env").level == logging.NOTSET:
 
 RASTER_SUFFIXES = frozenset({".tif", ".tiff", ".jp2", ".img"})  # GeoTIFF, JPEG 2000 (Sentinel-2), ERDAS
 STATS_SIDE = 1024  # longest side of the decimated read that the stretch statistics come from
+# A decimated read touches every block of the level it reads (full resolution or an overview):
+# past this many pixels there, the statistics come from STATS_WINDOWS^2 small windows instead,
+# so a scene declaring 10^12 pixels costs what a small one does.
+STATS_MAX_TOUCHED = 256 * 1024 * 1024
+STATS_WINDOWS = 16
+DEFAULT_MAX_CHIPS = 1_000_000  # per scene: a 256,000 px square at 256 px chips
+# Undeclared fill: the share of the scene's edge pixels one constant (lowest) value must cover.
+EDGE_FILL_SHARE = 0.1
 _RGB = (ColorInterp.red, ColorInterp.green, ColorInterp.blue)
 
 
@@ -61,8 +76,12 @@ class RasterOptions:
     resample_to: float | None = None  # metres per pixel; None keeps the native resolution
     stretch: tuple[float, float] = (2.0, 98.0)  # percentiles mapped to 0 and 255
     stack: str | None = None  # file name pattern with {band}, e.g. "*_B{band}.TIF"
+    max_chips: int = DEFAULT_MAX_CHIPS  # a scene cut into more is refused (--max-chips-per-scene)
+    nodata: float | None = None  # a fill value the files do not declare; None: declared mask, else edge fill
 
     def __post_init__(self):
+        if self.max_chips < 1:
+            raise ValueError("the most chips per scene must be at least 1")
         if self.chip_size < 16:
             raise ValueError("the chip size must be at least 16 pixels")
         if not 0 <= self.overlap < self.chip_size:
@@ -83,6 +102,8 @@ class RasterOptions:
                 raise ValueError("a band stack needs the bands to stack, red first, e.g. 4,3,2 for Landsat 8")
         elif self.bands is not None and not all(band.isdigit() and int(band) >= 1 for band in self.bands):
             raise ValueError("bands are numbers from 1, e.g. 3,2,1")
+        if self.nodata is not None and not np.isfinite(self.nodata):
+            raise ValueError("the nodata value must be a finite number")
 
 
 class RasterFile:
@@ -98,6 +119,10 @@ class RasterFile:
         if data is not None:
             self._memory = MemoryFile(data, ext=PurePosixPath(name).suffix or ".tif")
             weakref.finalize(self, self._memory.close)  # frees the GDAL in-memory file with us
+
+    def __reduce__(self):
+        """Pickled as its path or its bytes (a Ray task reads chips in another process)."""
+        return functools.partial(RasterFile, self.name, path=self.path, data=self._data), ()
 
     @classmethod
     def from_item(cls, item) -> "RasterFile":
@@ -167,6 +192,7 @@ class Scene:
     transform: Affine
     stretch: tuple[tuple[float, float], ...]  # value range per layer mapped onto 0..255
     percentiles: tuple[float, float]
+    fill: float | None  # value that marks fill beyond the file's own mask (given or found on the edge)
     sha256: str
     byte_size: int
     mtime: float | None
@@ -234,15 +260,17 @@ def open_scene(
                     raise RasterError(f"{file.name} is not on the same pixel grid as {files[0].name}")
             layers = tuple(Layer(file, 1) for file in files)
             labels = ",".join(options.bands or ())
-        tags = first.tags()
+        tags = {**(sidecar_tags(files[0].path) if files[0].path else {}), **first.tags()}
+        declares_mask = any(_declares_mask(dataset) for dataset in datasets)
         crs, transform = first.crs, first.transform
         width, height, driver = first.width, first.height, first.driver
     footprint = window_footprint(crs, transform, 0, 0, width, height)
     centre_lat = None if footprint is None else (footprint.bbox[1] + footprint.bbox[3]) / 2
-    if len(files) == 1:
-        sha256 = files[0].sha256()
-    else:
-        sha256 = hashlib.sha256("".join(file.sha256() for file in files).encode()).hexdigest()
+    resolution_m = ground_resolution_m(crs, transform, centre_lat)
+    refuse_chip_count(width, height, resolution_m, options)  # before a single pixel is read
+    sha256 = scene_sha256([file.sha256() for file in files])
+    values, valid = stats_sample(layers, width, height)
+    fill = options.nodata if options.nodata is not None or declares_mask else edge_fill(values, valid)
     return Scene(
         source=source,
         member=files[0].name,
@@ -253,16 +281,50 @@ def open_scene(
         height=height,
         crs=crs,
         transform=transform,
-        stretch=scene_stretch(layers, width, height, options.stretch),
+        stretch=valid_stretch(values, valid & ~is_fill(values, fill), options.stretch),
         percentiles=options.stretch,
+        fill=fill,
         sha256=sha256,
         byte_size=sum(file.byte_size for file in files),
         mtime=mtime,
         driver=driver,
-        resolution_m=ground_resolution_m(crs, transform, centre_lat),
+        resolution_m=resolution_m,
         acquired=acquisition_date(name, tags),
         sensor=sensor_name(name, tags),
     )
+
+
+def _declares_mask(src: DatasetReader) -> bool:
+    """The file says which pixels are valid (nodata value, alpha band, internal mask)."""
+    return any(flags != [MaskFlags.all_valid] for flags in src.mask_flag_enums)
+
+
+def is_fill(values: np.ndarray, fill: float | None) -> np.ndarray:
+    """(h, w) True where every band holds the fill value."""
+    if fill is None:
+        return np.zeros(values.shape[1:], dtype=bool)
+    return (values == np.float32(fill)).all(axis=0)
+
+
+def edge_fill(values: np.ndarray, valid: np.ndarray) -> float | None:
+    """The undeclared fill value of a scene, if it has one, from a (decimated) read of it.
+
+    Fill is one constant in every band, it is the scene's lowest value, and it covers a
+    good share of the edge: rotated footprints leave it in the corners, mosaics along a
+    side. Real dark ground rarely sits at exactly the lowest value in every band along
+    the border, and when it does it is painted black either way.
+    """
+    edges = np.concatenate([values[:, 0, :], values[:, -1, :], values[:, :, 0], values[:, :, -1]], axis=1)
+    edge_valid = np.concatenate([valid[0, :], valid[-1, :], valid[:, 0], valid[:, -1]])
+    constant = edge_valid & (edges == edges[:1]).all(axis=0)
+    if not constant.any() or not valid.any():
+        return None
+    candidates, counts = np.unique(edges[0][constant], return_counts=True)
+    value = float(candidates[counts.argmax()])
+    lowest = float(values[:, valid].min())
+    if counts.max() < EDGE_FILL_SHARE * edges.shape[1] or value != lowest:
+        return None
+    return value
 
 
 def read_layers(
@@ -270,8 +332,13 @@ def read_layers(
     window: Window | None,
     out_shape: tuple[int, int],
     resampling: Resampling = Resampling.nearest,
+    fill: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(values (bands, h, w) float32, valid (h, w) bool) of ``window`` read at ``out_shape``."""
+    """(values (bands, h, w) float32, valid (h, w) bool) of ``window`` read at ``out_shape``.
+
+    Reads smaller than the window use the file's overviews where it has them (GDAL's
+    choice for decimated reads); pixels holding ``fill`` in every band are invalid.
+    """
     values = np.empty((len(layers), *out_shape), dtype=np.float32)
     valid = np.ones(out_shape, dtype=bool)
     files: dict[int, tuple[RasterFile, list[int]]] = {}
@@ -283,17 +350,32 @@ def read_layers(
             data = src.read(bands, window=window, out_shape=(len(bands), *out_shape), resampling=resampling)
             valid &= src.dataset_mask(window=window, out_shape=out_shape) > 0
         values[positions] = data
-    valid &= np.isfinite(values).all(axis=0)
+    valid &= np.isfinite(values).all(axis=0) & ~is_fill(values, fill)
     return values, valid
+
+
+def stats_sample(layers: Sequence[Layer], width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """The scene's pixels for its statistics: a decimated read of the whole scene (longest
+    side ``STATS_SIDE``) or, where that would touch too many pixels (a scene declaring
+    10^12 of them), windows spread over the scene, so memory stays flat in its size."""
+    scale = max(width, height) / STATS_SIDE
+    shape = (height, width) if scale <= 1 else (max(1, round(height / scale)), max(1, round(width / scale)))
+    if _pixels_touched(layers, width, height, scale) <= STATS_MAX_TOUCHED:
+        return read_layers(layers, None, shape)
+    return _sampled_windows(layers, width, height)
 
 
 def scene_stretch(
     layers: Sequence[Layer], width: int, height: int, percentiles: tuple[float, float]
 ) -> tuple[tuple[float, float], ...]:
-    """Per-band value range for the 8-bit stretch, from valid pixels of a decimated read."""
-    scale = max(width, height) / STATS_SIDE
-    shape = (height, width) if scale <= 1 else (max(1, round(height / scale)), max(1, round(width / scale)))
-    values, valid = read_layers(layers, None, shape)
+    """Per-band value range for the 8-bit stretch, from the valid pixels of :func:`stats_sample`."""
+    return valid_stretch(*stats_sample(layers, width, height), percentiles)
+
+
+def valid_stretch(
+    values: np.ndarray, valid: np.ndarray, percentiles: tuple[float, float]
+) -> tuple[tuple[float, float], ...]:
+    """Per-band value range for the 8-bit stretch, from the valid pixels only."""
     if not valid.any():
         raise RasterError("the scene has no valid pixels (all nodata)")
     ranges = []
@@ -303,6 +385,32 @@ def scene_stretch(
             low, high = low - 0.5, low + 0.5
         ranges.append((low, high))
     return tuple(ranges)
+
+
+def _pixels_touched(layers: Sequence[Layer], width: int, height: int, scale: float) -> int:
+    """Pixels a read decimated by ``scale`` decodes: those of the coarsest overview GDAL may use
+    (one no coarser than asked), else of the full resolution. Overviews are as declared by
+    the file, so a hostile one cannot make this read large: only small counts pass."""
+    with layers[0].file.open() as src:
+        factors = [f for f in src.overviews(layers[0].band) if 1 < f <= max(scale, 1)]
+        # An internal mask is a band of its own; its overviews may be missing: assume so.
+        internal_mask = src.mask_flag_enums[layers[0].band - 1] == [MaskFlags.per_dataset]
+    factor = 1 if internal_mask else max(factors, default=1)
+    return (width // factor + 1) * (height // factor + 1)
+
+
+def _sampled_windows(layers: Sequence[Layer], width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Valid pixels of STATS_WINDOWS^2 windows on a regular grid: a few blocks read, however big the scene."""
+    side = max(1, STATS_SIDE // STATS_WINDOWS)
+    values, valid = [], []
+    for row in range(STATS_WINDOWS):
+        for column in range(STATS_WINDOWS):
+            x = (width - side) * column // max(1, STATS_WINDOWS - 1)
+            y = (height - side) * row // max(1, STATS_WINDOWS - 1)
+            part, mask = read_layers(layers, Window(x, y, side, side), (side, side))
+            values.append(part)
+            valid.append(mask)
+    return np.concatenate(values, axis=2), np.concatenate(valid, axis=1)
 
 
 def to_rgb8(values: np.ndarray, valid: np.ndarray, stretch: Sequence[Sequence[float]]) -> np.ndarray:
@@ -316,22 +424,47 @@ def to_rgb8(values: np.ndarray, valid: np.ndarray, stretch: Sequence[Sequence[fl
     return rgb
 
 
+def _window_and_stride(resolution_m: float | None, options: RasterOptions) -> tuple[int, int]:
+    """Native pixels per chip window and between window starts (they differ when resampling)."""
+    factor = 1.0
+    if options.resample_to is not None:
+        if resolution_m is None:
+            raise RasterError("cannot resample to a ground resolution: the file has no georeferencing")
+        factor = options.resample_to / resolution_m
+    return max(1, round(options.chip_size * factor)), max(1, round((options.chip_size - options.overlap) * factor))
+
+
+def chip_count(width: int, height: int, resolution_m: float | None, options: RasterOptions) -> int:
+    """How many chips :func:`chip_grid` cuts a scene of this size into, by arithmetic alone."""
+    size, stride = _window_and_stride(resolution_m, options)
+    return _start_count(width, size, stride) * _start_count(height, size, stride)
+
+
+def refuse_chip_count(width: int, height: int, resolution_m: float | None, options: RasterOptions) -> None:
+    """A scene declaring more chips than ``options.max_chips`` is refused before anything is read:
+    its header may declare 10^12 pixels in a file of a few kilobytes."""
+    count = chip_count(width, height, resolution_m, options)
+    if count > options.max_chips:
+        raise InputRefused(
+            FailureKind.TOO_MANY_CHIPS,
+            f"a {width:,} x {height:,} px scene makes {count:,} chips, over the limit of {options.max_chips:,} "
+            f"per scene (--max-chips-per-scene; a larger --chip-size makes fewer)",
+        )
+
+
 def chip_grid(scene: Scene, options: RasterOptions) -> list[ChipWindow]:
     """Windows of ``chip_size`` output pixels every ``chip_size - overlap``; the last row and
     column are moved back to end flush with the scene, so every chip is whole."""
-    factor = 1.0
-    if options.resample_to is not None:
-        if scene.resolution_m is None:
-            raise RasterError("cannot resample to a ground resolution: the file has no georeferencing")
-        factor = options.resample_to / scene.resolution_m
-    size = max(1, round(options.chip_size * factor))
-    stride = max(1, round((options.chip_size - options.overlap) * factor))
-    chips = []
+    return list(iter_chip_grid(scene, options))
+
+
+def iter_chip_grid(scene: Scene, options: RasterOptions) -> Iterator[ChipWindow]:
+    """:func:`chip_grid` one window at a time: the same memory however many chips a scene has."""
+    size, stride = _window_and_stride(scene.resolution_m, options)
     for y in _starts(scene.height, size, stride):
         for x in _starts(scene.width, size, stride):
             width, height = min(size, scene.width - x), min(size, scene.height - y)
-            chips.append(ChipWindow(x, y, width, height, _out_size(width, size, options), _out_size(height, size, options)))
-    return chips
+            yield ChipWindow(x, y, width, height, _out_size(width, size, options), _out_size(height, size, options))
 
 
 def _out_size(native: int, window: int, options: RasterOptions) -> int:
@@ -340,25 +473,55 @@ def _out_size(native: int, window: int, options: RasterOptions) -> int:
     return options.chip_size if native == window else max(1, round(options.chip_size * native / window))
 
 
-def _starts(length: int, size: int, stride: int) -> list[int]:
+def _starts(length: int, size: int, stride: int) -> Iterator[int]:
     if length <= size:
-        return [0]
-    starts = list(range(0, length - size + 1, stride))
-    if starts[-1] + size < length:
-        starts.append(length - size)
-    return starts
+        yield 0
+        return
+    last = 0
+    for last in range(0, length - size + 1, stride):
+        yield last
+    if last + size < length:
+        yield length - size
+
+
+def _start_count(length: int, size: int, stride: int) -> int:
+    if length <= size:
+        return 1
+    regular = (length - size) // stride + 1
+    return regular + ((regular - 1) * stride + size < length)
 
 
 def chip_sha256(scene: Scene, chip: ChipWindow) -> str:
     """Identity of a chip: the scene's content plus everything that shapes its pixels."""
+    return chip_fingerprint(
+        scene.sha256,
+        [layer.band for layer in scene.layers],
+        (chip.x, chip.y, chip.width, chip.height),
+        (chip.out_width, chip.out_height),
+        scene.percentiles,
+        scene.fill,
+    )
+
+
+def chip_fingerprint(scene_sha256: str, bands, window, out_size, percentiles, fill: float | None = None) -> str:
+    """The hash behind :func:`chip_sha256`, from its parts (so a stored chip can be checked)."""
     recipe = {
-        "scene": scene.sha256,
-        "bands": [layer.band for layer in scene.layers],
-        "window": [chip.x, chip.y, chip.width, chip.height],
-        "out": [chip.out_width, chip.out_height],
-        "stretch": list(scene.percentiles),
+        "scene": scene_sha256,
+        "bands": list(bands),
+        "window": list(window),
+        "out": list(out_size),
+        "stretch": list(percentiles),
     }
+    if fill is not None:  # fill changes the mask and the stretch: other pixels
+        recipe["fill"] = fill
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
+
+
+def scene_sha256(file_hashes: Sequence[str]) -> str:
+    """A scene's content hash from its files' (one file, or a band stack's files in order)."""
+    if len(file_hashes) == 1:
+        return file_hashes[0]
+    return hashlib.sha256("".join(file_hashes).encode()).hexdigest()
 
 
 def _resampling(chip: ChipWindow) -> Resampling:
@@ -367,7 +530,7 @@ def _resampling(chip: ChipWindow) -> Resampling:
     return Resampling.bilinear if chip.out_width > chip.width else Resampling.nearest
 
 
-def read_chip(layers: Sequence[Layer], chip: ChipWindow, stretch) -> tuple[np.ndarray, float]:
+def read_chip(layers: Sequence[Layer], chip: ChipWindow, stretch, fill: float | None = None) -> tuple[np.ndarray, float]:
     """The chip as (h, w, 3) uint8 and the share of its pixels that are valid."""
-    values, valid = read_layers(layers, chip.window, (chip.out_height, chip.out_width), _resampling(chip))
+    values, valid = read_layers(layers, chip.window, (chip.out_height, chip.out_width), _resampling(chip), fill)
     return to_rgb8(values, valid, stretch), float(valid.mean())

@@ -17,9 +17,7 @@ import logging
 import tarfile
 import time
 import zipfile
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,8 +28,10 @@ from tqdm import tqdm
 from indexer.probes import text_probe_vectors
 from indexer.chips import render_chip
 from indexer.decode import DEFAULT_MAX_PIXELS, decode_image
+from indexer.executors import Embedded, Executor, ThreadExecutor
 from indexer.pipeline import Failure
 from indexer.archives import _zip_mtime
+from indexer.work import StoredWork
 from indexer.sources import MemberNotFoundError, SourceItem, archive_kind, iter_sources, read_member
 from storage import ImageRecord, ModelIdentity, Store
 from storage.generations import GenerationBuild
@@ -156,50 +156,44 @@ def embed_pending(
     workers: int = 2,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     progress: bool = True,
+    executor: Executor | None = None,
 ) -> EmbedReport:
     """Give every image without a vector in ``target`` one, batch by committed batch.
 
-    Decoding runs on worker threads a bounded window ahead of the model, as in an
-    index run, so memory stays bounded however many images there are.
+    Decoding and embedding run in ``executor`` (threads on this machine unless a Ray
+    executor is given), a bounded window ahead of the store, so memory stays bounded
+    however many images there are.
     """
     report = EmbedReport()
     started = time.monotonic()
     done, total = target.progress()
     bar = tqdm(desc="embedding", unit="img", total=total, initial=done, disable=not progress, dynamic_ncols=True)
-    batch: list[tuple[ImageRecord, np.ndarray]] = []
-    window: deque[tuple[ImageRecord, Future]] = deque()
-
-    def prepare(load: Loader):
-        return encoder.preprocess(load())
+    executor = executor or ThreadExecutor(encoder, batch_size=batch_size, workers=workers)
+    batch: list[tuple[int, np.ndarray]] = []
 
     def commit() -> None:
         if batch:
-            vectors = encoder.encode_pixels(np.stack([pixels for _, pixels in batch]))
-            target.add([image.id for image, _ in batch], vectors)
+            target.add([image_id for image_id, _ in batch], np.stack([vector for _, vector in batch]))
             report.embedded += len(batch)
             bar.update(len(batch))
             batch.clear()
 
-    def collect(image: ImageRecord, future: Future) -> None:
-        try:
-            batch.append((image, future.result()))
-        except Exception as exc:  # report it and go on: one bad file must not stop the run
-            report.failures.append(Failure(image.source, image.member, f"{type(exc).__name__}: {exc}"))
-        if len(batch) >= batch_size:
-            commit()
-
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="decode") as pool:
+    def units() -> Iterator[StoredWork]:
         for source in target.pending_sources():
             for image, load in stored_images(store, source, target.pending_images(source), max_pixels):
                 if isinstance(load, str):
                     report.failures.append(Failure(image.source, image.member, load))
-                    continue
-                window.append((image, pool.submit(prepare, load)))
-                while len(window) > batch_size * 2:
-                    collect(*window.popleft())
-        while window:
-            collect(*window.popleft())
-        commit()
+                else:
+                    yield StoredWork(image, load)
+
+    for outcome in executor.run(units()):
+        if isinstance(outcome, Embedded):
+            batch.append((outcome.record.id, outcome.vector))
+        else:  # report it and go on: one bad file must not stop the run
+            report.failures.append(Failure(outcome.work.source, outcome.work.member, outcome.reason))
+        if len(batch) >= batch_size:
+            commit()
+    commit()
     bar.close()
     for failure in report.failures:
         log.warning("not re-embedded %s: %s", failure.name, failure.reason)

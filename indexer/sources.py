@@ -4,10 +4,16 @@ Inputs are folders (walked recursively), archives (.zip, .tar, .tar.gz/.tgz, als
 when found inside a folder; see indexer.archives) and single image files. Archive
 members are read into memory, never extracted to disk.
 
-In folders, symbolic links to files are followed (a folder of links is a common way
-to assemble a dataset), links to folders are not walked, and anything that is not a
-regular file once followed (a device, a FIFO, a broken link) is reported, never read:
-``x.png -> /dev/zero`` must not fill the memory. Unreadable sub-folders are reported.
+In folders, symbolic links to files inside the same folder tree are followed (a
+folder of links is a common way to assemble a dataset), links that lead out of it are
+reported and never followed (the folder is what the user chose to index; a link to
+``/proc/self/environ`` or another user's file is not), links to folders are not walked,
+and anything that is not a regular file once followed (a device, a FIFO, a broken link)
+is reported, never read: ``x.png -> /dev/zero`` must not fill the memory. Unreadable
+sub-folders are reported.
+
+Reading a recorded item again (:func:`read_member`) follows the same rules, so what is
+served later is never more than what could have been indexed.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from indexer.names import IMAGE_SUFFIXES, archive_kind, is_image_name, location,
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "ContentChangedError",
     "MemberNotFoundError",
     "SourceFailure",
     "SourceItem",
@@ -33,8 +40,13 @@ __all__ = [
     "is_image_name",
     "iter_sources",
     "location",
+    "open_regular",
     "read_member",
+    "resolve_inside",
 ]
+
+# Trees of the kernel's own files: never image content, however a path reaches them.
+_SYSTEM_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))
 
 
 def iter_sources(
@@ -60,6 +72,11 @@ def _single_file(path: Path, limits: InputLimits) -> SourceItem | SourceFailure:
         return SourceFailure(safe_name(str(path)), "", "no such file or folder", FailureKind.UNREADABLE)
     except OSError as exc:
         return SourceFailure(safe_name(str(path)), "", f"cannot read: {exc.strerror or exc}", FailureKind.UNREADABLE)
+    try:
+        # Stored as a member of its folder, and read back by the same rule as a folder's files.
+        resolve_inside(path, path.parent)
+    except InputRefused as refused:
+        return SourceFailure(safe_name(str(path)), "", refused.reason, refused.kind)
     return _file_entry(path, folder, name, status, limits)
 
 
@@ -71,6 +88,13 @@ def _iter_folder(folder: Path, limits: InputLimits) -> Iterator[SourceItem | Sou
         dirs.sort()
         for name in sorted(files):
             path = Path(root) / name
+            if path.is_symlink():
+                try:
+                    resolve_inside(path, folder)
+                except InputRefused as refused:
+                    member = safe_name(path.relative_to(folder).as_posix())
+                    yield SourceFailure(source, member, refused.reason, refused.kind)
+                    continue
             if archive_kind(name):
                 yield from iter_archive(path, limits) if path.is_file() else [_odd_file(path, folder, source)]
             elif is_image_name(name):
@@ -113,7 +137,8 @@ def _file_entry(path: Path, source: str, member: str, status: os.stat_result, li
         refusal = limits.refuse_size(status.st_size)
         if refusal is not None:
             raise refusal
-        with open(path, "rb") as handle:
+        # Opened as a regular file again: the path may have become a FIFO since it was listed.
+        with os.fdopen(open_regular(path), "rb") as handle:
             return read_capped(handle, limits.max_file_bytes)
 
     return SourceItem(source, member, status.st_size, status.st_mtime, read, str(path))
@@ -121,6 +146,48 @@ def _file_entry(path: Path, source: str, member: str, status: os.stat_result, li
 
 class MemberNotFoundError(FileNotFoundError):
     """A recorded image can no longer be read where the catalog says it is."""
+
+
+class ContentChangedError(OSError):
+    """A recorded location now holds other bytes than the ones that were indexed there.
+
+    Raised by whoever verifies what was read (an original, a chip's scene) against the
+    catalog's fingerprint: such bytes are never served, rendered or cached.
+    """
+
+
+def resolve_inside(path: Path, root: Path) -> Path:
+    """``path`` with every link followed, provided it stays inside ``root``; else InputRefused.
+
+    ``root`` is the folder that was indexed (or, for a single file given by the user,
+    the file itself). The kernel's trees (/proc, /sys, /dev) are refused wherever a
+    path leads, so even a chosen input cannot make the server read them.
+    """
+    real = Path(os.path.realpath(path))
+    real_root = Path(os.path.realpath(root))
+    if any(real == tree or tree in real.parents for tree in _SYSTEM_TREES):
+        raise InputRefused(FailureKind.SPECIAL_FILE, f"leads to {real}, a system file: never read")
+    if real != real_root and real_root not in real.parents:
+        raise InputRefused(FailureKind.LINK, f"symbolic link leads outside {safe_name(str(root))}: not followed")
+    return real
+
+
+def open_regular(path: Path) -> int:
+    """A read-only descriptor of ``path`` if it is a regular file once opened; else InputRefused.
+
+    Non-blocking, so a FIFO swapped in for an image cannot hang the reader, and checked
+    with ``fstat`` on the opened descriptor, so the check and the read see one file.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputRefused(FailureKind.SPECIAL_FILE, "not a regular file (device, FIFO or socket): not read")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def read_member(source: str, member: str, limits: InputLimits | None = None) -> bytes:
@@ -140,8 +207,10 @@ def read_member(source: str, member: str, limits: InputLimits | None = None) -> 
     path = Path(source)
     try:
         if archive_kind(path) and path.is_file():
+            resolve_inside(path, path)  # never an archive reached through /proc
             return read_archive_member(path, member, limits)
         target = path / Path(*parts) if member else path
+        resolve_inside(target, path)  # a link swapped in must not lead out of the indexed folder
         entry = _file_entry(target, source, member, target.stat(), limits)
         if isinstance(entry, SourceFailure):
             raise MemberNotFoundError(f"cannot read {location(source, member)}: {entry.reason}")

@@ -14,9 +14,11 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from indexer.sources import SourceFailure, SourceItem
+from indexer.limits import InputLimits
+from indexer.sources import SourceFailure, SourceItem, iter_sources
 
 BAND_FIELD = "{band}"
+_NAMES_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,27 @@ class StackPattern:
             return None
         start, end = found.span("band")
         return member[:start] + BAND_FIELD + member[end:], found.group("band")
+
+
+def unmatched_stack(paths: Iterable[str], pattern: str, limits: InputLimits | None = None) -> str | None:
+    """Why a ``--stack`` pattern is wrong for these inputs (it matches no file), else None.
+
+    Without this, every band file would be indexed as a grey scene of its own. The walk
+    stops at the first match, so a right pattern costs the listing of one file.
+    """
+    matcher, found, count = StackPattern(pattern), [], 0
+    for entry in iter_sources(paths, limits):
+        if isinstance(entry, SourceFailure):
+            continue
+        if matcher.match(entry.member) is not None:
+            return None
+        count += 1
+        if len(found) < _NAMES_SHOWN:
+            found.append(entry.member)
+    if not count:
+        return f"--stack {pattern!r} matches no file: the inputs hold no image files"
+    more = f" and {count - len(found)} more" if count > len(found) else ""
+    return f"--stack {pattern!r} matches none of the {count} file(s) found: {', '.join(found)}{more}"
 
 
 def _glob(part: str) -> str:

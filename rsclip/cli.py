@@ -37,13 +37,14 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     from encoder import ModelNotFoundError
+    from indexer.ray_executor import RayClusterError
     from rsclip.commands.common import settings_from
     from service.errors import UserError
     from storage import StoreError
 
     try:
         return args.handler(args, settings_from(args)) or 0
-    except (UserError, StoreError, ModelNotFoundError) as exc:
+    except (UserError, StoreError, ModelNotFoundError, RayClusterError) as exc:
         print(f"rsclip: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

@@ -8,9 +8,11 @@ from fastapi import FastAPI
 
 from encoder import Encoder
 from service import __version__
-from search_api.access import install_cors
+from search_api.access import install_cors, install_host_check
 from search_api.admission import Admission
-from search_api.errors import install_error_handlers, refuse_oversized_bodies
+from search_api.errors import install_error_handlers
+from search_api.body_limit import BodyLimitMiddleware
+from search_api.models import ERROR_RESPONSES
 from search_api.services import open_services
 from search_api.settings import ApiSettings
 
@@ -36,12 +38,16 @@ def create_app(settings: ApiSettings, *, encoder: Encoder | None = None) -> Fast
         version=__version__,
         summary="Text and image search over remote-sensing imagery with Git-RSCLIP",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
+        docs_url=None,  # /docs and /redoc come from search_api/routers/docs.py, with assets shipped in the package
+        redoc_url=None,
     )
     app.state.services = services
     app.state.admission = Admission(settings.model_slots, settings.queue_size, settings.queue_seconds)
     install_error_handlers(app)
-    refuse_oversized_bodies(app, settings.max_upload_bytes)
     install_cors(app, settings.cors_origins)
+    app.add_middleware(BodyLimitMiddleware, max_upload_bytes=settings.max_upload_bytes)
+    install_host_check(app, settings.answered_hosts)  # last added, so it runs first
     for router in ROUTERS:
         app.include_router(router)
     mount_static(app)

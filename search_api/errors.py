@@ -1,7 +1,9 @@
 """Every failure answers as JSON ``{"detail": reason}`` with the status that says whose fault it is.
 
 Services raise their own exceptions; this module alone decides the HTTP status, so
-routers stay free of try/except.
+routers stay free of try/except. The shape is ``models.ErrorBody``, declared for every
+4xx in the OpenAPI schema: ``detail`` is always one readable sentence; a 422 from
+validation adds ``errors``, the structured list for programs.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from indexer.decode import DecodeError, UnsupportedFormatError
 from indexer.limits import FailureKind
-from indexer.sources import MemberNotFoundError
+from indexer.raster import RasterError
+from indexer.sources import ContentChangedError, MemberNotFoundError
 from service.scoring import BadTemplateError
 from service.searcher import UnknownImageError
 from search_api.access import AccessDeniedError
@@ -22,10 +26,6 @@ from search_api.admission import ServerBusyError
 from search_api.request_checks import UnsupportedMediaTypeError
 
 log = logging.getLogger(__name__)
-
-# Room for multipart boundaries and form fields around the file itself.
-MULTIPART_OVERHEAD = 64 * 1024
-
 
 class UploadTooLargeError(ValueError):
     pass
@@ -50,19 +50,54 @@ def _validation_message(exc: RequestValidationError) -> str:
             parts.append(f"the body is not valid JSON{at}")
             continue
         where = ".".join(str(part) for part in loc)
-        parts.append(f"{where}: {error.get('msg')}" if where else str(error.get("msg")))
+        message = _in_plain_words(error)
+        parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts) or "invalid request"
+
+
+# Pydantic's wording ("Value error, ...", "String should have at most 2000 characters")
+# speaks of types; people typed a field. Say what to change instead.
+_PLAIN_WORDS = {
+    "string_too_long": "is longer than {max_length} characters",
+    "string_too_short": "must not be empty",
+    "too_long": "has more than {max_length} entries",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "greater_than": "must be more than {gt}",
+    "less_than": "must be less than {lt}",
+    "int_parsing": "must be a whole number",
+    "float_parsing": "must be a number",
+    "missing": "is required",
+    "date_from_datetime_parsing": "must be a date like 2014-07-20",
+    "date_parsing": "must be a date like 2014-07-20",
+}
+
+
+def _in_plain_words(error: dict) -> str:
+    kind, context = error.get("type", ""), error.get("ctx") or {}
+    template = _PLAIN_WORDS.get(kind)
+    if template is not None:
+        try:
+            return template.format(**context)
+        except (KeyError, IndexError):
+            pass
+    message = str(error.get("msg", "invalid value"))
+    if kind == "value_error" and "error" in context:
+        return str(context["error"])  # our own sentence, without "Value error, " before it
+    return message.removeprefix("Value error, ")
 
 
 def install_error_handlers(app: FastAPI) -> None:
     statuses: list[tuple[type[Exception], int]] = [
         (UnknownImageError, 404),
         (MemberNotFoundError, 404),
+        (ContentChangedError, 410),  # the location holds other bytes now: never served
         (UnsupportedFormatError, 415),
         (UnsupportedMediaTypeError, 415),
         (UploadTooLargeError, 413),
         (BadTemplateError, 422),
         (BadRequestError, 422),
+        (RasterError, 400),  # a raster that cannot be read as asked (no valid pixels, a missing band)
     ]
     for exc_type, status in statuses:
 
@@ -100,26 +135,29 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unexpected error")
         return _json(500, f"internal error: {type(exc).__name__}")
 
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        # Starlette's own (404, 405) and the body limit's 413, in the one error shape.
+        response = _json(exc.status_code, exc.detail)
+        response.headers.update(exc.headers or {})
+        return response
+
     app.add_exception_handler(RequestValidationError, validation)
+    app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
 
 
-def refuse_oversized_bodies(app: FastAPI, max_upload_bytes: int) -> None:
-    """Answer 413 from the declared length, before a huge body is received and spooled.
-
-    Uploads are also measured while read (a body may not declare its length); this
-    only spares the server from taking in gigabytes it would refuse anyway.
-    """
-    limit = max_upload_bytes + MULTIPART_OVERHEAD
-
-    @app.middleware("http")
-    async def check_length(request: Request, call_next):
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            return _json(413, f"the request is larger than the upload limit of {max_upload_bytes:,} bytes")
-        return await call_next(request)
-
-
 def _plain(errors) -> list[dict]:
-    """Validation errors may carry exception objects in ``ctx``; keep what JSON can hold."""
-    return [{key: error[key] for key in ("loc", "msg", "type") if key in error} for error in errors]
+    """Validation errors as JSON: where, what, which kind, and the limits (ctx) that are plain values.
+
+    The web page words its own message from ``type``, ``loc`` and ``ctx`` (e.g. max_length),
+    in the reader's language; ``ctx`` may also hold exception objects, which are left out.
+    """
+    plain = []
+    for error in errors:
+        item = {key: error[key] for key in ("loc", "type") if key in error}
+        item["msg"] = _in_plain_words(error)
+        context = {k: v for k, v in (error.get("ctx") or {}).items() if isinstance(v, (int, float, str, bool))}
+        if context:
+            item["ctx"] = context
+        plain.append(item)
+    return plain

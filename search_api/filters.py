@@ -12,9 +12,9 @@ from typing import Annotated
 
 from fastapi import Depends, Form, Query
 
-from service.geo_results import make_filters
+from service.geo_results import BBOX_PATTERN, make_filters
 from search_api.errors import BadRequestError
-from search_api.models import BBOX_HELP, FORMAT_HELP, ResultFormat, SearchFilterFields
+from search_api.models import BBOX_HELP, FORMAT_HELP, MAX_SOURCE_CHARS, ResultFormat, SearchFilterFields
 from storage import SearchFilters
 
 
@@ -32,11 +32,15 @@ def checked_filters(bbox, date_from, date_to, source) -> SearchFilters | None:
 def _filter_parameters(param):
     """A dependency reading the filters with ``param`` (fastapi.Query or fastapi.Form)."""
 
+    # Typed without None (the default), so the schema declares a string or a date, not "or null",
+    # which a query string or a form cannot send.
     def dependency(
-        bbox: Annotated[str | None, param(description=BBOX_HELP)] = None,
-        date_from: Annotated[date | None, param(description="acquired on or after this day")] = None,
-        date_to: Annotated[date | None, param(description="acquired on or before this day")] = None,
-        source: Annotated[str | None, param(description="folder, archive or full path starts with this")] = None,
+        bbox: Annotated[str, param(description=BBOX_HELP, json_schema_extra={"pattern": BBOX_PATTERN})] = None,
+        date_from: Annotated[date, param(description="acquired on or after this day")] = None,
+        date_to: Annotated[date, param(description="acquired on or before this day")] = None,
+        source: Annotated[
+            str, param(description="folder, archive or full path starts with this", max_length=MAX_SOURCE_CHARS)
+        ] = None,
     ) -> SearchFilters | None:
         return checked_filters(bbox, date_from, date_to, source)
 

@@ -2,23 +2,74 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, Field, StringConstraints, field_validator, model_validator
 
-from service.geo_results import parse_bbox
+from service.geo_results import BBOX_PATTERN, parse_bbox
+from service.scoring import TEMPLATE_PATTERN, check_template
 
 MAX_K = 1000
 MAX_OFFSET = 100_000
-MAX_LABELS = 200
-# Longer texts are refused (422). Within it, the model reads the first text_max_length
-# tokens (64 for Git-RSCLIP) and drops the rest, exactly as in training.
-MAX_QUERY_CHARS = 2000
+# Every text is capped in characters (longer is a 422 naming the limit). Within the cap, the
+# model reads the first text_max_length tokens (64 for Git-RSCLIP) and drops the rest,
+# exactly as in training.
+MAX_QUERY_CHARS = 2000  # a search query, a text to score or to embed
+MAX_LABEL_CHARS = 300
+MAX_TEMPLATE_CHARS = 300
+MAX_LABELS = 200  # labels (or texts) per request, so at most 200 prompts of 600 characters
+MAX_PROMPT_CHARS = MAX_TEMPLATE_CHARS - 2 + MAX_LABEL_CHARS
+MAX_SOURCE_CHARS = 4096
+# JSON Schema's pattern, searched (not anchored): at least one character that is not white space.
+_HAS_TEXT = r"\S"
+QUERY_READING = (
+    "how an uploaded query image was read: a photo decoded as indexing does, a GeoTIFF's one chip, "
+    "or a bigger scene read whole at the model's input size (null for text or an indexed id)"
+)
 
-NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_QUERY_CHARS)]
-K = Annotated[int, Field(ge=1, le=MAX_K, description="number of results")]
-Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, description="results to skip first (paging)")]
+
+def _stripped_text(value: str) -> str:
+    """Trim, and refuse what is only white space (the same white space as the pattern's \\s)."""
+    value = value.strip()
+    if not value:
+        raise ValueError("must contain a character that is not white space")
+    return value
+
+
+def capped_text(max_chars: int, description: str | None = None):
+    """A text of at most ``max_chars`` characters as sent, not only white space, used trimmed."""
+    return Annotated[
+        str,
+        StringConstraints(max_length=max_chars),
+        AfterValidator(_stripped_text),
+        Field(json_schema_extra={"pattern": _HAS_TEXT}, description=description),
+    ]
+
+
+QueryText = capped_text(MAX_QUERY_CHARS)
+LabelText = capped_text(MAX_LABEL_CHARS)
+Template = Annotated[
+    str,
+    StringConstraints(max_length=MAX_TEMPLATE_CHARS),
+    AfterValidator(check_template),
+    Field(json_schema_extra={"pattern": TEMPLATE_PATTERN}),
+]
+# Checked by parse_bbox (Python's re, as the schema's readers use), so the pattern is only declared here.
+Bbox = Annotated[str, Field(json_schema_extra={"pattern": BBOX_PATTERN})]
+Source = Annotated[str, StringConstraints(max_length=MAX_SOURCE_CHARS)]
+
+
+def _json_integer(value):
+    """JSON Schema's integer: 5 and 5.0 are, false and "5" are not (pydantic's lax mode would take both)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("must be a whole number (a JSON number, not a string or true/false)")
+    return value
+
+
+JsonInteger = BeforeValidator(_json_integer)
+K = Annotated[int, Field(ge=1, le=MAX_K, description="number of results"), JsonInteger]
+Offset = Annotated[int, Field(ge=0, le=MAX_OFFSET, description="results to skip first (paging)"), JsonInteger]
 
 
 class Health(BaseModel):
@@ -50,10 +101,10 @@ FORMAT_HELP = "json: SearchResults; geojson: a GeoJSON FeatureCollection of the 
 class SearchFilterFields(BaseModel):
     """Place, time and source filters; k is still filled when k matching items exist."""
 
-    bbox: str | None = Field(None, description=BBOX_HELP, examples=["-99.2,47.0,-99.1,47.1"])
+    bbox: Bbox | None = Field(None, description=BBOX_HELP, examples=["-99.2,47.0,-99.1,47.1"])
     date_from: date | None = Field(None, description="acquired on or after this day (undated items never match)")
-    date_to: date | None = Field(None, description="acquired on or before this day")
-    source: str | None = Field(None, description="folder, archive or full path starts with this")
+    date_to: date | None = Field(None, description="acquired on or before this day (not before date_from)")
+    source: Source | None = Field(None, description="folder, archive or full path starts with this")
 
     @field_validator("bbox")
     @classmethod
@@ -70,7 +121,7 @@ class SearchFilterFields(BaseModel):
 
 
 class TextQuery(SearchFilterFields):
-    query: NonEmptyText = Field(examples=["a river winding through farmland"])
+    query: QueryText = Field(examples=["a river winding through farmland"])
     k: K = 10
     offset: Offset = 0
     format: ResultFormat = Field("json", description=FORMAT_HELP)
@@ -100,7 +151,7 @@ class ImageInfo(BaseModel):
     format: str
     sha256: str
     byte_size: int
-    added_at: datetime
+    added_at: AwareDatetime = Field(description="when it was indexed, in UTC")
     image_url: str
     thumbnail_url: str
     geo: GeoMetadata | None = Field(None, description="raster chips only")
@@ -115,6 +166,7 @@ class SearchResults(BaseModel):
     k: int
     offset: int
     results: list[SearchResult]
+    query: str | None = Field(None, description=QUERY_READING)
 
 
 class ResultFeature(BaseModel):
@@ -130,6 +182,7 @@ class ResultFeatureCollection(BaseModel):
 
     type: Literal["FeatureCollection"] = "FeatureCollection"
     features: list[ResultFeature]
+    query: str | None = Field(None, description=QUERY_READING)
 
 
 class LabelProbability(BaseModel):
@@ -143,6 +196,7 @@ class Classification(BaseModel):
     template: str
     image_id: int | None
     results: list[LabelProbability] = Field(description="best label first")
+    query: str | None = Field(None, description=QUERY_READING)
 
 
 class TextProbability(BaseModel):
@@ -154,6 +208,7 @@ class TextProbability(BaseModel):
 class Similarity(BaseModel):
     image_id: int | None
     results: list[TextProbability] = Field(description="in the order the texts were given")
+    query: str | None = Field(None, description=QUERY_READING)
 
 
 class Embedding(BaseModel):
@@ -161,6 +216,7 @@ class Embedding(BaseModel):
     model: str
     dimension: int
     vector: list[float]
+    query: str | None = Field(None, description=QUERY_READING)
 
 
 class Reloaded(BaseModel):
@@ -169,5 +225,19 @@ class Reloaded(BaseModel):
     index_version: int
 
 
+class ValidationIssue(BaseModel):
+    loc: list[str | int] = Field(description="where: body, query, path or form, then the field")
+    msg: str
+    type: str
+
+
 class ErrorBody(BaseModel):
-    detail: str | list = Field(description="why the request failed")
+    """Every 4xx and 5xx answer."""
+
+    detail: str = Field(description="why the request failed, in one sentence")
+    errors: list[ValidationIssue] | None = Field(None, description="422 from validation: each problem found")
+
+
+# Declared for every operation: any client error has this shape (the specific statuses each
+# router adds say when they happen).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {"4XX": {"model": ErrorBody, "description": "Client Error"}}

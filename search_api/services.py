@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from encoder import Encoder
+from evaluation.served_maps import EmbeddingMaps
 from service.image_files import ThumbnailCache
 from service.live import LiveSearcher
 from service.searcher import Searcher
@@ -27,6 +28,7 @@ class Services:
     settings: ApiSettings
     live: LiveSearcher
     thumbnails: ThumbnailCache
+    embedding_maps: EmbeddingMaps
 
     @property
     def searcher(self) -> Searcher:
@@ -77,7 +79,7 @@ def open_services(settings: ApiSettings, encoder: Encoder | None = None) -> Serv
     except BaseException:
         store.close()
         raise
-    return Services(settings, live, ThumbnailCache(settings.thumbnail_dir))
+    return Services(settings, live, ThumbnailCache(settings.thumbnail_dir), EmbeddingMaps())
 
 
 def _services(request: Request) -> Services:
@@ -92,6 +94,10 @@ def _thumbnails(request: Request) -> ThumbnailCache:
     return request.app.state.services.thumbnails
 
 
+def _embedding_maps(request: Request) -> EmbeddingMaps:
+    return request.app.state.services.embedding_maps
+
+
 def _settings(request: Request) -> ApiSettings:
     return request.app.state.services.settings
 
@@ -101,3 +107,4 @@ ServicesDep = Annotated[Services, Depends(_services)]
 SearcherDep = Annotated[Searcher, Depends(_searcher)]
 ThumbnailsDep = Annotated[ThumbnailCache, Depends(_thumbnails)]
 SettingsDep = Annotated[ApiSettings, Depends(_settings)]
+EmbeddingMapsDep = Annotated[EmbeddingMaps, Depends(_embedding_maps)]

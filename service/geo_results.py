@@ -7,22 +7,34 @@ JSON and GeoJSON (RFC 7946: lon/lat order, rings closed, counter-clockwise exter
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from storage import GeoInfo, Hit, SearchFilters
 
+_LON = r"-?(?:180(?:\.0+)?|(?:1[0-7][0-9]|[0-9]{1,2})(?:\.[0-9]+)?)"
+_LAT = r"-?(?:90(?:\.0+)?|[0-8]?[0-9](?:\.[0-9]+)?)"
+# Four numbers in range, in plain decimals (no exponent, no inf/nan, no "+"): the form the API
+# publishes in its schema and checks, so a request the schema allows is one this accepts
+# (apart from min <= max, which a pattern cannot say).
+BBOX_PATTERN = rf"^ *{_LON} *, *{_LAT} *, *{_LON} *, *{_LAT} *$"
 
-def parse_bbox(text: str) -> tuple[float, float, float, float]:
-    try:
-        values = tuple(float(part) for part in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4:
-        raise ValueError(f"bbox must be four numbers minlon,minlat,maxlon,maxlat, not {text!r}")
-    min_lon, min_lat, max_lon, max_lat = values
-    if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
+
+# What each filter is called where people type it: the API's fields, the CLI's flags.
+FIELD_NAMES = {"bbox": "bbox", "date_from": "date_from", "date_to": "date_to"}
+FLAG_NAMES = {"bbox": "--bbox", "date_from": "--date-from", "date_to": "--date-to"}
+
+
+def parse_bbox(text: str, name: str = "bbox") -> tuple[float, float, float, float]:
+    if not re.search(BBOX_PATTERN, text):
         raise ValueError(
-            f"bbox {text!r} is not minlon,minlat,maxlon,maxlat in degrees with min <= max "
+            f"{name} must be four numbers minlon,minlat,maxlon,maxlat in degrees "
+            f"(longitudes -180..180, latitudes -90..90), not {text[:100]!r}"
+        )
+    min_lon, min_lat, max_lon, max_lat = values = tuple(float(part) for part in text.split(","))
+    if not (min_lon <= max_lon and min_lat <= max_lat):
+        raise ValueError(
+            f"{name} {text!r} is not minlon,minlat,maxlon,maxlat in degrees with min <= max "
             "(boxes across the antimeridian are not supported: split them in two)"
         )
     return values
@@ -42,17 +54,27 @@ def make_filters(
     date_from: str | date | None = None,
     date_to: str | date | None = None,
     source: str | None = None,
+    names: dict[str, str] = FIELD_NAMES,
 ) -> SearchFilters | None:
-    """Filters from the arguments people give (None where not given); ValueError with a clear message."""
+    """Filters from the arguments people give (None where not given); ValueError with a clear
+    message that calls each filter by ``names`` (the API's fields, or the CLI's ``FLAG_NAMES``)."""
     filters = SearchFilters(
-        bbox=None if bbox is None else parse_bbox(bbox),
-        date_from=None if date_from is None else parse_date(date_from, "date_from"),
-        date_to=None if date_to is None else parse_date(date_to, "date_to"),
+        bbox=None if bbox is None else parse_bbox(bbox, names["bbox"]),
+        date_from=None if date_from is None else parse_date(date_from, names["date_from"]),
+        date_to=None if date_to is None else parse_date(date_to, names["date_to"]),
         source=source or None,
     )
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        raise ValueError(f"date_from {filters.date_from} is after date_to {filters.date_to}")
+        raise ValueError(
+            f"{names['date_from']} {filters.date_from} is after {names['date_to']} {filters.date_to}"
+        )
     return filters if filters.active else None
+
+
+def item_name(image) -> str:
+    """What people call an item inside its source: a chip's scene (for a band stack its
+    pattern, ``LC08_..._B{4,3,2}.TIF``, not the red band's file), else its file."""
+    return image.geo.scene if image.geo is not None and image.geo.scene else image.member
 
 
 def footprint_geometry(geo: GeoInfo | None) -> dict | None:

@@ -2,12 +2,20 @@
 
 Originals are read from where the catalog says they are (folder or archive, never
 extracted). A raster chip has no file of its own: its "original" is its window of the
-scene, read again and stretched as at indexing time, as PNG. Thumbnails are cached on disk in the data directory, keyed by content
-hash and size, so identical images share one and a re-indexed file reuses it.
+scene, read again and stretched as at indexing time, as PNG.
+
+Nothing is served, rendered or cached unless it is the indexed content: a picture's
+bytes must hash to the recorded sha256, a chip's scene files to the recorded scene
+fingerprint (``indexer.chips.verified_scene``). A file replaced since indexing (by
+other bytes, or by a link to ``/proc/self/environ``) raises ``ContentChangedError``
+(410) or ``MemberNotFoundError`` (404). Thumbnails are cached on disk in the data
+directory, keyed by the verified content hash and size, so identical images share one
+and a re-indexed file reuses it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from pathlib import Path
@@ -15,7 +23,7 @@ from pathlib import Path
 from PIL import Image
 
 from indexer.decode import decode_image
-from indexer.sources import read_member
+from indexer.sources import ContentChangedError, location, read_member
 from storage import ImageRecord
 from storage.atomic import atomic_write_bytes
 
@@ -32,12 +40,26 @@ def media_type(image_format: str) -> str:
 
 
 def original_bytes(record: ImageRecord) -> tuple[bytes, str]:
-    """The image exactly as indexed, and its content type. Raises MemberNotFoundError."""
+    """The image exactly as indexed, and its content type.
+
+    Raises MemberNotFoundError (gone, or refused) and ContentChangedError (other bytes now).
+    """
     if record.geo is not None:
         from indexer.chips import chip_png
 
         return chip_png(record), "image/png"
-    return read_member(record.source, record.member), media_type(record.format)
+    return verified_bytes(record), media_type(record.format)
+
+
+def verified_bytes(record: ImageRecord) -> bytes:
+    """A picture's bytes as read from its location, if they still hash to what was indexed."""
+    data = read_member(record.source, record.member)
+    if hashlib.sha256(data).hexdigest() != record.sha256:
+        raise ContentChangedError(
+            f"{location(record.source, record.member)} changed since it was indexed "
+            f"(its content no longer matches the catalog): run `rsclip index` on it again"
+        )
+    return data
 
 
 class ThumbnailCache:
@@ -64,8 +86,8 @@ class ThumbnailCache:
 
             data = self.shrink(render_chip(record), size)
         else:
-            data = self.render(read_member(record.source, record.member), size)
-        self._store(path, data)
+            data = self.render(verified_bytes(record), size)
+        self._store(path, data)  # only verified content gets here: the entry is keyed by its hash
         return data
 
     def render(self, image_bytes: bytes, size: int) -> bytes:

@@ -9,6 +9,13 @@ the new model if it changed) beside the one in service, and swaps it in with a s
 assignment. Requests already running finish on the one they started with; a reload
 that fails leaves the old one serving and is tried again at the next check. Only one
 thread reloads at a time; the others never wait for it.
+
+A writer commits every batch to the catalog before its next FAISS save, and one killed
+by ``kill -9`` never saves again. So a check also asks whether the catalog holds images
+newer than those the served Store reconciled; if so it reopens, and opening reconciles
+(re-adds from the catalog what the FAISS file lacks): what was committed is searchable
+within seconds, no restart, no index run needed. Such catch-up reopens are spaced so
+that they take at most ``CATCH_UP_COST_SHARE`` of the time (a large index, a live writer).
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from service.searcher import Searcher, model_identity
 from storage import Store
 
 log = logging.getLogger(__name__)
+
+CATCH_UP_COST_SHARE = 0.10  # most of the time a reader may spend reopening for uncheckpointed items
 
 
 class LiveSearcher:
@@ -50,6 +59,7 @@ class LiveSearcher:
             raise
         self._reload_lock = threading.Lock()
         self._next_check = time.monotonic() + check_interval
+        self._next_catch_up = 0.0  # monotonic time before which a catch-up reopen is not due
         self._retired: list[Store] = []
         self.reloads = 0
 
@@ -74,7 +84,7 @@ class LiveSearcher:
         try:
             self._next_check = time.monotonic() + self.check_interval
             serving = self._searcher
-            if serving.store.current_version() == serving.store.loaded_version:
+            if not self._changed(serving.store):
                 return False
             self._swap(serving)
             return True
@@ -84,6 +94,12 @@ class LiveSearcher:
         finally:
             self._reload_lock.release()
 
+    def _changed(self, store: Store) -> bool:
+        """A save or switch since ``store`` was opened, or (when one is due) images it lacks."""
+        if store.current_version() != store.loaded_version:
+            return True
+        return time.monotonic() >= self._next_catch_up and store.catalog_ahead()
+
     def reload(self) -> Store:
         """Open the index again now, changed or not (an admin asked); errors reach the caller."""
         with self._reload_lock:
@@ -92,6 +108,7 @@ class LiveSearcher:
         return self._searcher.store
 
     def _swap(self, serving: Searcher) -> None:
+        started = time.monotonic()
         store = self._open_store()
         try:
             encoder = serving.encoder
@@ -104,6 +121,8 @@ class LiveSearcher:
             raise
         self._searcher = searcher  # one assignment: a request sees the old pair or the new one
         self.reloads += 1
+        took = time.monotonic() - started
+        self._next_catch_up = time.monotonic() + took / CATCH_UP_COST_SHARE
         log.info("now serving generation %s", store.loaded_version)
         # Close what was retired one reload ago; anything still using it has long finished.
         for old in self._retired:

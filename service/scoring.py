@@ -8,6 +8,8 @@ were trained on captions, not bare words.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,10 +39,21 @@ class LabelScore:
     probability: float
 
 
+# One placeholder and no other brace, so a prompt is never more than template + label long.
+TEMPLATE_PATTERN = r"^[^{}]*\{\}[^{}]*$"
+
+
+def check_template(template: str) -> str:
+    if not re.search(TEMPLATE_PATTERN, template):
+        raise BadTemplateError(
+            f"the prompt template must contain exactly one {{}} where the label goes, and no other "
+            f"brace, got {template[:100]!r}"
+        )
+    return template
+
+
 def fill_template(template: str, label: str) -> str:
-    if "{}" not in template:
-        raise BadTemplateError(f"the prompt template must contain {{}} where the label goes, got {template!r}")
-    return template.replace("{}", label)
+    return check_template(template).replace("{}", label)
 
 
 def text_probabilities(encoder: Encoder, image_vector: np.ndarray, texts: Sequence[str]) -> list[TextScore]:

@@ -5,9 +5,11 @@ Shared by the command line and the HTTP API so both answer the same way.
 
 from __future__ import annotations
 
+import numpy as np
 from PIL import Image
 
 from encoder import Encoder
+from service.query_cache import SHARED_TEXT_CACHE, TextVectorCache
 from storage import Hit, ImageRecord, ModelIdentity, ModelMismatchError, SearchFilters, Store
 
 
@@ -26,15 +28,22 @@ class UnknownImageError(KeyError):
 class Searcher:
     """Answers text, image and more-like-this queries against one store."""
 
-    def __init__(self, store: Store, encoder: Encoder):
+    def __init__(self, store: Store, encoder: Encoder, text_cache: TextVectorCache = SHARED_TEXT_CACHE):
         if store.model is None:
             raise ModelMismatchError(f"The index at {store.data_dir} is empty: run `rsclip index` first.")
         store.bind_model(model_identity(encoder))  # refuses a different model with a clear message
         self.store = store
         self.encoder = encoder
+        self.text_cache = text_cache
 
     def search_text(self, query: str, k: int = 10, offset: int = 0, filters: SearchFilters | None = None) -> list[Hit]:
-        return self.store.search(self.encoder.encode_texts([query]), k, offset, filters)[0]
+        return self.store.search(np.array(self.text_vector(query)[None, :]), k, offset, filters)[0]
+
+    def text_vector(self, query: str):
+        """The query's vector, from the cache when this model has encoded the same text before."""
+        return self.text_cache.vector(
+            self.encoder.spec.fingerprint, query, lambda text: self.encoder.encode_texts([text])[0]
+        )
 
     def search_image(
         self, image: Image.Image, k: int = 10, offset: int = 0, filters: SearchFilters | None = None

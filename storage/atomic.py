@@ -7,6 +7,16 @@ import tempfile
 from pathlib import Path
 
 
+def new_file_mode() -> int:
+    """The mode ``open()`` gives a new file under the process umask (0644 under umask 022).
+
+    ``tempfile`` makes files 0600; a file meant for others that starts as one gets this.
+    """
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: Path, payload: bytes | memoryview) -> None:
     """Temp file in the same folder, fsync, rename over the target, fsync the folder."""
     path = Path(path)

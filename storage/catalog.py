@@ -1,4 +1,9 @@
-"""Open the SQLite catalog so that a full or read-only disk still leaves the index searchable.
+"""Open the catalog: SQLite in the data directory (the default), or a PostgreSQL server.
+
+PostgreSQL (``postgresql+psycopg://user@host/db``) lets several machines share one
+catalog: replicas of the API read it, one indexer writes it (see ``write_lock``).
+
+SQLite: open it so that a full or read-only disk still leaves the index searchable.
 
 SQLite in WAL mode needs a shared-memory file (``catalog.sqlite-shm``) beside the
 database, created on open. On a full disk that file cannot be allocated and on a
@@ -20,11 +25,11 @@ import os
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-from storage.errors import StoreWriteError
+from storage.errors import StoreError, StoreWriteError
 from storage.schema import ensure_schema
 from storage.write_errors import write_failure
 
@@ -39,13 +44,15 @@ def default_database_url(data_dir: Path) -> str:
 
 def open_catalog(data_dir: Path, database_url: str | None, *, writable: bool) -> tuple[str, Engine]:
     """(url, engine) of the catalog, its schema created or migrated."""
-    url = database_url or default_database_url(data_dir)
+    url = catalog_url(data_dir, database_url)
     engine = make_engine(url)
     try:
         ensure_schema(engine, data_dir)
         return url, engine
     except OperationalError as exc:
         engine.dispose()
+        if engine.dialect.name != "sqlite":
+            raise StoreError(f"Cannot open the catalog at {shown_url(url)}: {str(exc.orig).strip()}") from exc
         why = write_failure(exc)
         if why is not None and writable:
             raise StoreWriteError(data_dir, why) from exc
@@ -61,7 +68,40 @@ def open_catalog(data_dir: Path, database_url: str | None, *, writable: bool) ->
     return url, engine
 
 
+def catalog_url(data_dir: Path, database_url: str | None) -> str:
+    """The URL of the catalog: ``database_url`` if given, else SQLite in ``data_dir``."""
+    return normalized_url(database_url or default_database_url(data_dir))
+
+
+def normalized_url(url: str) -> str:
+    """``url`` with PostgreSQL's driver named: plain ``postgresql://`` means psycopg 3 here
+    (SQLAlchemy would pick psycopg2, which rsclip-search does not install)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(f"Not a database URL: {url!r} (e.g. postgresql+psycopg://user@host/db)") from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+        url = parsed.render_as_string(hide_password=False)
+    if parsed.drivername == "postgresql+psycopg":
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise StoreError(
+                "A PostgreSQL catalog needs the psycopg driver: pip install 'rsclip-search[postgres]'"
+            ) from None
+    return url
+
+
+def shown_url(url: str) -> str:
+    """``url`` fit to print: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def make_engine(url: str, *, wal: bool = True, exclusive: bool = False) -> Engine:
+    if url.startswith("postgresql"):
+        # pre-ping: a replica outlives server restarts and idle-connection timeouts
+        return create_engine(url, pool_pre_ping=True)
     if exclusive:
         engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:

@@ -13,6 +13,12 @@ memory), so it reports what a crash really left behind. It looks at:
 - leftovers: retired generations, FAISS files no generation owns, temp files of
   interrupted saves; an unfinished reindex is reported as a note (it is resumable).
 
+A FAISS file that only lags the catalog (vectors missing from it, ids it still holds
+that the catalog deleted, or no file yet) is what an index run killed between two
+saves leaves: every open reconciles exactly that from the catalog, a running server
+within seconds. Such problems are listed, marked ``reconciled_on_open``, and do not
+make the check fail; ``--repair`` (or the next index run) writes the file.
+
 Repair drops bad vectors and leftovers, lets the caller re-embed images that lack a
 vector (only the indexer can read files), then rebuilds the FAISS file from the
 vector file, which holds every committed vector.
@@ -36,6 +42,8 @@ from storage.index_policy import PQ
 from storage.vector_file import VectorFile
 from storage.vectors import VectorIndex
 
+# What opening a Store repairs by itself (Store.reconcile): the file lags the catalog.
+RECONCILED_ON_OPEN = frozenset({"faiss-file-missing", "faiss-missing-ids", "faiss-orphan-ids"})
 _FAISS_CODES = frozenset(
     {"faiss-file-missing", "faiss-file-unreadable", "faiss-dimension", "faiss-duplicate-ids",
      "faiss-missing-ids", "faiss-orphan-ids", "faiss-vectors-differ"}
@@ -49,6 +57,11 @@ class Problem:
     count: int = 1
     repair: str = ""  # what --repair does about it; empty when it cannot
 
+    @property
+    def reconciled_on_open(self) -> bool:
+        """The FAISS file only lags the catalog: every open (a server's reload too) catches up."""
+        return self.code in RECONCILED_ON_OPEN
+
 
 @dataclass
 class CheckReport:
@@ -61,7 +74,8 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        """Nothing is wrong that opening the store would not put right by itself."""
+        return all(problem.reconciled_on_open for problem in self.problems)
 
     def add(self, code: str, message: str, count: int = 1, repair: str = "") -> None:
         self.problems.append(Problem(code, message, count, repair))

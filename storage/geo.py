@@ -19,7 +19,7 @@ def geo_row(info: GeoInfo) -> ImageGeoRow:
         window_y=info.window[1],
         window_width=info.window[2],
         window_height=info.window[3],
-        stretch=json.dumps([[float(low), float(high)] for low, high in info.stretch]),
+        stretch=json.dumps(_stretch_json(info)),
         bands=info.bands,
         crs=info.crs,
         min_lon=bbox[0],
@@ -30,6 +30,7 @@ def geo_row(info: GeoInfo) -> ImageGeoRow:
         resolution_m=info.resolution_m,
         acquired=info.acquired,
         sensor=info.sensor,
+        scene_sha256=info.scene_sha256,
     )
 
 
@@ -41,7 +42,7 @@ def geo_info(row: ImageGeoRow | None) -> GeoInfo | None:
         scene=row.scene,
         layers=tuple((member, band) for member, band in json.loads(row.layers)),
         window=(row.window_x, row.window_y, row.window_width, row.window_height),
-        stretch=tuple((low, high) for low, high in json.loads(row.stretch)),
+        **_stretch_fields(json.loads(row.stretch)),
         bands=row.bands,
         crs=row.crs,
         bbox=(row.min_lon, row.min_lat, row.max_lon, row.max_lat) if has_bbox else None,
@@ -49,7 +50,20 @@ def geo_info(row: ImageGeoRow | None) -> GeoInfo | None:
         resolution_m=row.resolution_m,
         acquired=row.acquired,
         sensor=row.sensor,
+        scene_sha256=row.scene_sha256,
     )
+
+
+def _stretch_json(info: GeoInfo):
+    """The stretch column: the ranges as a list, or with an undeclared fill value
+    ``{"ranges": [...], "fill": v}``; rows written before fill was known stay lists."""
+    ranges = [[float(low), float(high)] for low, high in info.stretch]
+    return ranges if info.fill is None else {"ranges": ranges, "fill": float(info.fill)}
+
+
+def _stretch_fields(stored) -> dict:
+    ranges, fill = (stored["ranges"], stored["fill"]) if isinstance(stored, dict) else (stored, None)
+    return {"stretch": tuple((low, high) for low, high in ranges), "fill": fill}
 
 
 def _starts_with(column, prefix: str):

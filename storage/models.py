@@ -25,7 +25,7 @@ class ImageRow(Base):
     source: Mapped[str] = mapped_column(String, index=True)  # folder or archive it came from
     member: Mapped[str] = mapped_column(String)  # path inside that folder or archive
     sha256: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    byte_size: Mapped[int] = mapped_column(Integer)
+    byte_size: Mapped[int] = mapped_column(BigInteger)  # scenes pass 2 GiB: 64 bits on PostgreSQL
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     format: Mapped[str] = mapped_column(String(16))
@@ -61,7 +61,7 @@ class GenerationRow(Base):
     index_recall_at_10: Mapped[float | None] = mapped_column(Float, nullable=True)
     index_text_recall_at_10: Mapped[float | None] = mapped_column(Float, nullable=True)
     index_text_queries: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    # Schema 6: rows committed to the generation's vector file (storage/vector_file.py), how
+    # Schema 7: rows committed to the generation's vector file (storage/vector_file.py), how
     # many candidates a compressed index re-ranks exactly, and the memory budget it was built for.
     vector_slots: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     index_rerank: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -96,7 +96,7 @@ class LocationRow(Base):
     source: Mapped[str] = mapped_column(String)
     member: Mapped[str] = mapped_column(String)
     part: Mapped[str] = mapped_column(String, default="", server_default="")
-    byte_size: Mapped[int] = mapped_column(Integer)
+    byte_size: Mapped[int] = mapped_column(BigInteger)  # scenes pass 2 GiB: 64 bits on PostgreSQL
     mtime: Mapped[float | None] = mapped_column(Float, nullable=True)
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
     indexing: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
@@ -155,7 +155,7 @@ class ImageGeoRow(Base):
     window_y: Mapped[int] = mapped_column(Integer)
     window_width: Mapped[int] = mapped_column(Integer)
     window_height: Mapped[int] = mapped_column(Integer)
-    stretch: Mapped[str] = mapped_column(Text)  # JSON [[low, high], ...]
+    stretch: Mapped[str] = mapped_column(Text)  # JSON [[low, high], ...], or {"ranges": ..., "fill": v}
     bands: Mapped[str] = mapped_column(String)
     crs: Mapped[str | None] = mapped_column(Text, nullable=True)
     min_lon: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -166,3 +166,4 @@ class ImageGeoRow(Base):
     resolution_m: Mapped[float | None] = mapped_column(Float, nullable=True)
     acquired: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
     sensor: Mapped[str | None] = mapped_column(String, nullable=True)
+    scene_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # schema version 6

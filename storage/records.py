@@ -25,6 +25,10 @@ class GeoInfo:
     resolution_m: float | None = None
     acquired: date | None = None
     sensor: str | None = None
+    # sha256 of the scene's content when the chip was cut: what its pixels are checked
+    # against before they are served (None for chips indexed before schema version 6)
+    scene_sha256: str | None = None
+    fill: float | None = None  # undeclared fill value masked at indexing (see indexer.raster.edge_fill)
 
 
 @dataclass(frozen=True)

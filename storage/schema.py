@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Table,
     inspect,
+    func,
     select,
     text,
 )
@@ -75,19 +76,22 @@ def _v4_locations_and_generation_status(connection: Connection, _data_dir: Path)
     Written as plain DDL, not from the models, so it stays what it was when later
     migrations change the models. Chips get their window as part, without the chipping
     recipe (it was never recorded): the first index run afterwards reads each scene once
-    more, embeds nothing, and records the recipe.
+    more, embeds nothing, and records the recipe. The few words SQLite and PostgreSQL
+    spell differently (an auto-numbered key, false) are chosen by the connection's dialect.
     """
+    postgres = connection.dialect.name == "postgresql"
+    false = "FALSE" if postgres else "0"
     connection.execute(
         text(
             "CREATE TABLE locations ("
-            " id INTEGER NOT NULL PRIMARY KEY,"
-            " source VARCHAR NOT NULL,"
+            + (" id SERIAL PRIMARY KEY," if postgres else " id INTEGER NOT NULL PRIMARY KEY,")
+            + " source VARCHAR NOT NULL,"
             " member VARCHAR NOT NULL,"
             " part VARCHAR NOT NULL DEFAULT '',"
-            " byte_size INTEGER NOT NULL,"
+            f" byte_size {'BIGINT' if postgres else 'INTEGER'} NOT NULL,"
             " mtime FLOAT,"
             " image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,"
-            " indexing BOOLEAN NOT NULL DEFAULT 0)"
+            f" indexing BOOLEAN NOT NULL DEFAULT {false})"
         )
     )
     connection.execute(text("CREATE UNIQUE INDEX ix_locations_place ON locations (source, member, part)"))
@@ -98,7 +102,7 @@ def _v4_locations_and_generation_status(connection: Connection, _data_dir: Path)
     connection.execute(
         text(
             "INSERT INTO locations (source, member, part, byte_size, mtime, image_id, indexing)"
-            f" SELECT i.source, i.member, {part}, i.byte_size, i.mtime, i.id, 0"
+            f" SELECT i.source, i.member, {part}, i.byte_size, i.mtime, i.id, {false}"
             " FROM images i LEFT JOIN image_geo g ON g.image_id = i.id"
             # a path re-indexed after its content changed has several rows: the newest holds
             f" WHERE i.id IN (SELECT max(i.id) FROM images i LEFT JOIN image_geo g ON g.image_id = i.id"
@@ -122,8 +126,19 @@ def _record_index_builds(connection: Connection, _data_dir: Path) -> None:
         connection.execute(text(f"ALTER TABLE generations ADD COLUMN {column} {kind}"))
 
 
-def _v6_vectors_to_files(connection: Connection, data_dir: Path) -> None:
-    """Version 6: vectors move from fp32 blobs in ``embeddings`` to each generation's fp16
+def _record_scene_fingerprints(connection: Connection, _data_dir: Path) -> None:
+    """Version 6: each chip's scene sha256, checked before its pixels are served (issue 11).
+
+    Older chips keep NULL and are checked by recomputing their own sha256 instead. (A
+    catalog that came through version 2 here already has the column: that step creates
+    ``image_geo`` from the current model.)
+    """
+    if "scene_sha256" not in {column["name"] for column in inspect(connection).get_columns("image_geo")}:
+        connection.execute(text("ALTER TABLE image_geo ADD COLUMN scene_sha256 VARCHAR(64)"))
+
+
+def _v7_vectors_to_files(connection: Connection, data_dir: Path) -> None:
+    """Version 7: vectors move from fp32 blobs in ``embeddings`` to each generation's fp16
     vector file (storage/vector_file.py); rows keep their slot (issue 14).
 
     Streams generation by generation, image by image, so memory stays bounded. Each
@@ -175,9 +190,14 @@ MIGRATIONS: list[Callable[[Connection, Path], None]] = [
     _add_index_runs,
     _v4_locations_and_generation_status,
     _record_index_builds,
-    _v6_vectors_to_files,
+    _record_scene_fingerprints,
+    _v7_vectors_to_files,
 ]
 CURRENT_VERSION = 1 + len(MIGRATIONS)
+
+
+# First half of the advisory lock key held while the schema is created or migrated (an arbitrary constant).
+SCHEMA_LOCK_CLASS = 0x7273_6373  # "rscs"
 
 
 class SchemaTooNewError(RuntimeError):
@@ -187,9 +207,14 @@ class SchemaTooNewError(RuntimeError):
 def ensure_schema(engine: Engine, data_dir: Path | None = None) -> int:
     """Return the schema version after creating or migrating the database.
 
-    ``data_dir`` holds the files beside the catalog (migration 6 writes vector files there).
+    ``data_dir`` holds the files beside the catalog (migration 7 writes vector files there).
+    On PostgreSQL, processes on several machines may open a new catalog at once (two
+    replicas starting): a transaction-scoped advisory lock lets one create it while the
+    others wait, then find it made. SQLite's write transaction already serialises them.
     """
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK_CLASS, func.hashtext(func.current_schema()))))
         if not inspect(connection).has_table(SchemaVersionRow.__tablename__):
             Base.metadata.create_all(connection)
             connection.execute(SchemaVersionRow.__table__.insert().values(version=CURRENT_VERSION))

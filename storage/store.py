@@ -25,13 +25,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock, Timeout
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage import generations
-from storage.catalog import CATALOG_FILE, default_database_url, open_catalog  # noqa: F401 (re-exported)
-from storage.errors import ModelMismatchError, StoreError, StoreLockedError, StoreNotFoundError, StoreWriteError
+from storage import write_lock
+from storage.catalog import CATALOG_FILE, catalog_url, default_database_url, open_catalog, shown_url  # noqa: F401 (re-exported)
+from storage.errors import ModelMismatchError, StoreError, StoreNotFoundError
 from storage.generations import GenerationMethods
 from storage.geo import matching_ids_query
 from storage.killpoints import kill_point
@@ -43,18 +43,18 @@ from storage.row_mapping import image_record, image_row, index_build_columns, in
 from storage.runs import RunLog
 from storage.vector_file import STORED_DTYPE, VectorFile
 from storage.vectors import TextQueries, VectorIndex
-from storage.write_errors import guard_writes, write_failure
+from storage.write_errors import guard_writes
+from storage.write_lock import LOCK_FILE  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
-
-LOCK_FILE = ".write.lock"
 
 
 class Store(LocationMethods, GenerationMethods):
     """Catalog + vector index of one data directory.
 
-    Open with ``writable=True`` to index: that takes the directory's write lock, so a
-    second writer gets :class:`StoreLockedError` instead of corrupting anything.
+    Open with ``writable=True`` to index: that takes the catalog's write lock (``write_lock``:
+    a file in the data directory, or a PostgreSQL advisory lock), so a second writer, on this
+    machine or another, gets :class:`StoreLockedError` instead of corrupting anything.
     Readers take no lock and may run beside a writer. ``recover=False`` opens the
     files as they are on disk (for ``rsclip check``), without reconciling them.
 
@@ -83,28 +83,30 @@ class Store(LocationMethods, GenerationMethods):
         self.progress = progress  # progress bars while (re)building the vector index
         self._files: dict[int, VectorFile] = {}  # generation id -> its vector file (one writer object each)
         self._text_queries: TextQueries = None
-        self._lock = FileLock(str(self.data_dir / LOCK_FILE)) if writable else None
-        if self._lock is not None:
-            try:
-                self._lock.acquire(timeout=0)
-            except Timeout:
-                raise StoreLockedError(
-                    f"Another rsclip process is writing to {self.data_dir}; wait for it to finish "
-                    f"(only one indexer may write to a data directory at a time)."
-                ) from None
-            except OSError as exc:
-                raise StoreWriteError(self.data_dir, write_failure(exc) or str(exc)) from exc
-        self.database_url, self._engine = open_catalog(self.data_dir, database_url, writable=writable)
+        self._lock = write_lock.acquire(self.data_dir, catalog_url(self.data_dir, database_url)) if writable else None
+        try:
+            self.database_url, self._engine = open_catalog(self.data_dir, database_url, writable=writable)
+        except BaseException:
+            self._release_lock()
+            raise
         self._generation: GenerationRow | None = None
         self._vectors: VectorIndex | None = None
-        self._open_active_generation(recover)
-        if writable and recover:
-            generations.drop_retiring(self)  # finish a reindex that crashed after its switch
+        self._reconciled_through: int | None = None  # newest image id when FAISS was last reconciled
+        try:
+            self._open_active_generation(recover)
+            if writable and recover:
+                generations.drop_retiring(self)  # finish a reindex that crashed after its switch
+        except BaseException:
+            self.close()
+            raise
 
     # -- lifecycle ------------------------------------------------------------
     def close(self) -> None:
         self._engine.dispose()
-        if self._lock is not None and self._lock.is_locked:
+        self._release_lock()
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
             self._lock.release()
 
     def __enter__(self) -> "Store":
@@ -326,7 +328,7 @@ class Store(LocationMethods, GenerationMethods):
             index_type=None if self._vectors is None else self._vectors.index_type,
             index_version=0 if self._generation is None else self._generation.index_version,
             disk_bytes=sum(files.values()),
-            database_url=self.database_url,
+            database_url=shown_url(self.database_url),
             files=files,
             index_build=None if self._generation is None else index_build_of(self._generation),
             memory_budget=self.index_policy.budget,
@@ -343,10 +345,13 @@ class Store(LocationMethods, GenerationMethods):
         """
         if self._generation is None:
             return 0, 0
+        newest = self.newest_image_id()  # read first: what is committed after it is caught next time
         catalog_ids = generations.catalog_ids(self, self._generation.id)  # those with a readable vector
         index_ids = self._vectors.ids()
         if len(index_ids) == 0 and len(catalog_ids) > 0:
-            return self._rebuild_from_file(catalog_ids), 0
+            rebuilt = self._rebuild_from_file(catalog_ids)
+            self._reconciled_through = newest
+            return rebuilt, 0
         orphans = np.setdiff1d(index_ids, catalog_ids, assume_unique=True)
         missing = np.setdiff1d(catalog_ids, index_ids, assume_unique=True)
         removed = self._vectors.remove(orphans)
@@ -356,6 +361,7 @@ class Store(LocationMethods, GenerationMethods):
             log.warning("reconciled %s: %d vectors re-added, %d orphans removed", self.data_dir, len(missing), removed)
             if self.writable:
                 self.save()
+        self._reconciled_through = newest
         return len(missing), removed
 
     def _rebuild_from_file(self, catalog_ids: np.ndarray) -> int:
@@ -380,6 +386,20 @@ class Store(LocationMethods, GenerationMethods):
                 self.data_dir, generation.id, generation.dimension, generation.vector_slots or 0
             )
         return file
+
+    def newest_image_id(self) -> int:
+        """The highest image id in the catalog (0 when empty): one index lookup."""
+        with Session(self._engine) as session:
+            return session.execute(select(func.max(ImageRow.id))).scalar_one() or 0
+
+    def catalog_ahead(self) -> bool:
+        """Has the catalog committed images since this Store reconciled its FAISS copy?
+
+        A writer commits each batch before its next FAISS save, and one killed in
+        between never saves: a reader then reopens (which reconciles) to serve them.
+        False for a Store that never reconciled (opened with ``recover=False``).
+        """
+        return self._reconciled_through is not None and self.newest_image_id() > self._reconciled_through
 
     # -- internals ------------------------------------------------------------
     def _require_writable(self) -> None:

@@ -20,6 +20,21 @@ os.environ.setdefault("RSCLIP_PRECISION", "fp32")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+from tests.catalogs import catalog_backend, parametrize_catalogs, postgres_schemas, postgres_url, summarize  # noqa: E402,F401
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "both_catalogs: run each test on SQLite and on PostgreSQL (tests/catalogs.py)")
+    config.addinivalue_line("markers", "sqlite_only: a test of SQLite's own behaviour, in a both_catalogs module")
+
+
+def pytest_generate_tests(metafunc):
+    parametrize_catalogs(metafunc)
+
+
+def pytest_terminal_summary(terminalreporter):
+    summarize(terminalreporter)
+
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> Path:
@@ -93,3 +108,30 @@ def mixed_corpus(tmp_path):
             handle.addfile(info, io.BytesIO(data))
             expected[(str(archive_tar), member)] = data
     return [folder, archive_zip, archive_tar], expected
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A real two-node Ray cluster on this machine, small enough for CI; shut down at the end.
+
+    Ray is in the dev extra: where it is missing the Ray tests are skipped, with the reason shown.
+    """
+    pytest.importorskip("ray.data", reason="Ray is not installed: pip install -e '.[ray]' (dev installs it)")
+    from ray.cluster_utils import Cluster
+
+    small = {"num_cpus": 1, "object_store_memory": 150 << 20}
+    for attempt in (1, 2):  # Ray gives a node 30 s to start: a busy CI machine may need a second go
+        cluster = Cluster()
+        try:
+            cluster.add_node(**small, include_dashboard=False)
+            cluster.add_node(**small)
+            cluster.wait_for_nodes()
+            break
+        except Exception:
+            cluster.shutdown()
+            if attempt == 2:
+                raise
+    try:
+        yield cluster
+    finally:
+        cluster.shutdown()

@@ -53,7 +53,8 @@ def add_runtime(parser: argparse.ArgumentParser, *, batch_size: bool = True) -> 
         "--precision",
         choices=PRECISIONS,
         help="number format of the model; default: bf16 on CPUs with AMX/AVX512-BF16 and on GPUs that "
-        f"have it, fp16 on other GPUs, else fp32 (env ${ENV_PRECISION})",
+        "have it, fp16 on other GPUs, else fp32; int8 (CPU, opt-in): faster, check it first with "
+        f"`rsclip eval fidelity` (env ${ENV_PRECISION})",
     )
     if batch_size:
         parser.add_argument(

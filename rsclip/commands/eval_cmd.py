@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from encoder.runtime import PRECISIONS
+from evaluation.fidelity import MIN_COSINE, MIN_OVERLAP, NEIGHBOURS
 from rsclip.commands.common import load_model
 from service.errors import UserError
 from service.settings import ENV_MODEL, Settings
@@ -54,9 +56,30 @@ def add_parser(commands) -> None:
     zeroshot.set_defaults(handler=run_zeroshot)
 
 
-def _add_run_options(parser) -> None:
+    fidelity = tasks.add_parser(
+        "fidelity",
+        help="how far a precision or runtime (int8, bf16) moves the vectors from fp32, on your images",
+        description="Embed every picture under DIR with fp32 (the reference) and with the precision asked "
+        "for, and compare: each image's cosine to its fp32 vector, and the share of top-K neighbours kept "
+        "for image queries (each image against the others) and text queries (typical remote-sensing "
+        "requests, or --queries). With --captions, R@K both ways for both and the change. A precision "
+        f"clears the bar for a default at worst-image cosine >= {MIN_COSINE} and mean overlap >= {MIN_OVERLAP}.",
+    )
+    fidelity.add_argument("images", metavar="DIR", help="folder of pictures (searched recursively)")
+    fidelity.add_argument("--precision", choices=PRECISIONS, default="int8", help="precision to judge against fp32 (int8)")
+    fidelity.add_argument("--device", metavar="DEVICE", help="device of the judged precision (default: this machine's best)")
+    fidelity.add_argument("--captions", metavar="FILE", help="caption file (as for `eval retrieval`) of images in DIR")
+    fidelity.add_argument("--split", default="test", help="split of --captions to score (test)")
+    fidelity.add_argument("--queries", metavar="FILE", help="text queries, one a line (default: 24 typical ones)")
+    fidelity.add_argument("--limit", type=int, metavar="N", help="compare at most N pictures (in name order)")
+    fidelity.add_argument("--k", type=int, default=NEIGHBOURS, metavar="K", help=f"neighbours compared ({NEIGHBOURS})")
+    _add_run_options(fidelity, batch_size=8)
+    fidelity.set_defaults(handler=run_fidelity)
+
+
+def _add_run_options(parser, batch_size: int = 32) -> None:
     parser.add_argument("--model", metavar="ID_OR_FOLDER", help=f"model to score (env ${ENV_MODEL}; default lcybuaa/Git-RSCLIP)")
-    parser.add_argument("--batch-size", type=int, default=32, metavar="N", help="images per model call (32)")
+    parser.add_argument("--batch-size", type=int, default=batch_size, metavar="N", help=f"images per model call ({batch_size})")
     parser.add_argument("--workers", type=int, default=2, metavar="N", help="decode threads (2)")
     parser.add_argument("--json", action="store_true", help="print the full result (with what was excluded) as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -151,6 +174,68 @@ def run_zeroshot(args, settings: Settings) -> int:
         print(f"confusion matrix: {args.confusion}")
     print(f"ties count against the correct class; took {report.seconds:.1f} s")
     return 0
+
+
+def run_fidelity(args, settings: Settings) -> int:
+    from encoder.runtime import Runtime, choose_runtime
+    from evaluation.datasets import read_caption_file
+    from evaluation.fidelity import run_fidelity as compare
+    from indexer.probes import PROBE_QUERIES
+
+    _check_run_options(args)
+    if args.k < 1 or (args.limit is not None and args.limit < 2):
+        raise UserError("--k must be at least 1 and --limit at least 2")
+    captions = read_caption_file(args.captions) if args.captions else None
+    queries = _read_lines(args.queries) if args.queries else list(PROBE_QUERIES)
+    model = settings.model_for_new_index()
+    try:
+        judged = choose_runtime(args.device, args.precision, args.batch_size, compile=False)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    reference = load_model(model, Runtime(precision="fp32", batch_size=args.batch_size, threads=judged.threads))
+    candidate = load_model(model, judged)
+    report = compare(
+        reference, candidate, args.images, texts=queries, captions=captions, split=args.split, limit=args.limit,
+        k=args.k, batch_size=args.batch_size, workers=args.workers, progress=not (args.quiet or args.json),
+    )
+    result = report.as_dict()
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    _print_model(result["reference"])
+    print(f"judged : {judged.describe()} against cpu fp32, on {report.images} picture(s) under {args.images}")
+    for label, key in (("image vectors", "image_cosine"), ("text vectors", "text_cosine")):
+        c = result[key]
+        if c["count"]:
+            print(f"{label:<14}: cosine to fp32 min {c['min']:.5f}  p1 {c['p1']:.5f}  median {c['median']:.5f} ({c['count']})")
+    for label, key in (("image queries", "image_query_overlap"), ("text queries", "text_query_overlap")):
+        o = result[key]
+        if o["queries"]:
+            print(f"{label:<14}: top-{report.k} neighbours kept: mean {o['mean']:.3f}, worst query {o['min']:.3f} ({o['queries']})")
+    if report.retrieval:
+        change = report.retrieval["change"]
+        print(f"retrieval     : mR {report.retrieval['reference']['mR']:.2f} -> {report.retrieval['candidate']['mR']:.2f} "
+              f"({change['mR']:+.2f}); R@1/5/10 change i->t {_changes(change['image_to_text'])}, t->i {_changes(change['text_to_image'])}")
+    verdict = "clears" if report.passes else "does NOT clear"
+    print(f"{verdict} the bar for a default (worst image cosine >= {MIN_COSINE}, mean overlap >= {MIN_OVERLAP})")
+    _print_excluded(report.excluded)
+    print(f"took {report.seconds:.1f} s")
+    return 0
+
+
+def _changes(row: dict) -> str:
+    return "/".join(f"{value:+.2f}" for value in row.values())
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        lines = Path(path).expanduser().read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read queries from {path}: {exc}") from None
+    queries = [line.strip() for line in lines if line.strip()]
+    if not queries:
+        raise UserError(f"{path} holds no queries (one a line)")
+    return queries
 
 
 def _print_model(model: dict) -> None:

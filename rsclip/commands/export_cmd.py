@@ -17,7 +17,8 @@ def add_parser(commands) -> None:
         "export",
         help="write the index's vectors and metadata to files",
         description="Write DIR/vectors.npy (float32, one unit vector per row), DIR/vectors.csv (row, image id, "
-        "source, member path, sha256, size, format) and DIR/vectors.json (the model): the same format as "
+        "source, member path, scene, sha256, size, format; for raster chips also window, bbox, date, sensor, "
+        "CRS and resolution) and DIR/vectors.json (the model): the same format as "
         "`rsclip embed`, for other vector stores or notebooks.",
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created if missing)")

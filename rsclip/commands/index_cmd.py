@@ -6,7 +6,8 @@ import json
 
 from rsclip.commands.common import MODEL_FOR_INDEX, add_common, add_pipeline_flags, load_model
 from rsclip.commands.limit_flags import EXIT_INPUTS_FAILED, add_limit_flags, limits_from
-from rsclip.commands.raster_args import add_raster_arguments, raster_options
+from rsclip.commands.ray_args import add_ray_arguments, check_ray, ray_executor
+from rsclip.commands.raster_args import add_raster_arguments, raster_options, refuse_unmatched_stack
 from service.errors import UserError
 from service.settings import Settings
 from storage import Store, StoreWriteError
@@ -39,15 +40,19 @@ def add_parser(commands) -> None:
     parser.add_argument(
         "--rehash", action="store_true", help="hash every file even if its size and mtime are unchanged"
     )
+    add_ray_arguments(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args, settings: Settings) -> int:
     from indexer import IndexRun
+    from indexer.work import PrepareOptions
     from indexer.report import failure_json, failures_by_kind, kinds_text
     from service.searcher import model_identity
 
     raster = raster_options(args)
+    refuse_unmatched_stack(args.paths, raster, limits_from(args))
+    check_ray(args)
     with Store(
         settings.data_dir,
         database_url=settings.database_url,
@@ -59,9 +64,13 @@ def run(args, settings: Settings) -> int:
         runtime = settings.runtime()
         encoder = load_model(settings.model or recorded or settings.model_for_new_index(), runtime)
         store.bind_model(model_identity(encoder))
+        limits = limits_from(args)
+        prepare = PrepareOptions(max_pixels=args.max_pixels, max_nodata=raster.max_nodata, limits=limits)
+        executor = ray_executor(args, settings, encoder, inputs=args.paths, prepare_options=prepare)
         run = IndexRun(
-            store, encoder, batch_size=runtime.batch_size, workers=args.workers, progress=not args.quiet,
-            raster=raster, max_pixels=args.max_pixels, limits=limits_from(args), prune=args.prune, rehash=args.rehash,
+            store, encoder, batch_size=executor.batch_size if executor else runtime.batch_size,
+            workers=args.workers, progress=not args.quiet, raster=raster, max_pixels=args.max_pixels,
+            limits=limits, prune=args.prune, rehash=args.rehash, executor=executor,
         )
         try:
             report = run.run(args.paths)

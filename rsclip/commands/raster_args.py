@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 
-from indexer.raster import RasterOptions
+from indexer.raster import DEFAULT_MAX_CHIPS, RasterOptions
 from service.errors import UserError
 
 
-def add_raster_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(
-        "raster scenes (GeoTIFF and other georeferenced, multi-band or non-8-bit rasters)"
-    )
+QUERY_FLAGS = ("--bands", "--chip-size", "--stretch", "--nodata")
+
+
+def add_raster_arguments(parser: argparse.ArgumentParser, *, query: bool = False) -> None:
+    """The index's raster flags; ``query``: only those that shape one query picture, as the index was cut."""
+    title = "raster scenes (GeoTIFF and other georeferenced, multi-band or non-8-bit rasters)"
+    if query:
+        title = "a GeoTIFF query image: read as `rsclip index` reads it (give the same flags as to index)"
+    group = _OnlyQueryFlags(parser.add_argument_group(title)) if query else parser.add_argument_group(title)
     group.add_argument(
         "--bands",
         metavar="R,G,B",
@@ -30,11 +35,46 @@ def add_raster_arguments(parser: argparse.ArgumentParser) -> None:
         "--stretch", default="2,98", metavar="LOW,HIGH", help="percentiles mapped to black and white, per band (2,98)"
     )
     group.add_argument(
+        "--max-chips-per-scene",
+        type=int,
+        default=DEFAULT_MAX_CHIPS,
+        metavar="N",
+        help=f"refuse a scene that would make more chips (its header may declare any size; {DEFAULT_MAX_CHIPS:,})",
+    )
+    group.add_argument(
         "--stack",
         metavar="PATTERN",
         help="stack single-band files of one scene into one item: a file name pattern with {band}, "
         "e.g. '*_B{band}.TIF' with --bands 4,3,2 (Landsat 8 true colour)",
     )
+    group.add_argument(
+        "--nodata",
+        type=float,
+        metavar="VALUE",
+        help="pixels with VALUE in every band are fill (for files that do not say so); default: the file's "
+        "own mask, else a constant lowest value along the scene's edge",
+    )
+
+
+class _OnlyQueryFlags:
+    """An argument group that keeps only the flags a query image needs."""
+
+    def __init__(self, group):
+        self._group = group
+
+    def add_argument(self, *names, **options):
+        if names[0] in QUERY_FLAGS:
+            self._group.add_argument(*names, **options)
+
+
+def refuse_unmatched_stack(paths, options: RasterOptions, limits=None) -> None:
+    """A --stack pattern that matches no input is a mistake, not "index every band as grey"."""
+    from indexer.stacks import unmatched_stack
+
+    if options.stack and paths:
+        problem = unmatched_stack(paths, options.stack, limits)
+        if problem:
+            raise UserError(problem)
 
 
 def raster_options(args) -> RasterOptions:
@@ -48,11 +88,13 @@ def raster_options(args) -> RasterOptions:
         return RasterOptions(
             bands=bands,
             chip_size=args.chip_size,
-            overlap=args.overlap,
-            max_nodata=args.max_nodata,
-            resample_to=args.resample_to,
+            overlap=getattr(args, "overlap", 0),
+            max_nodata=getattr(args, "max_nodata", 0.5),
+            resample_to=getattr(args, "resample_to", None),
             stretch=(low, high),
-            stack=args.stack,
+            stack=getattr(args, "stack", None),
+            max_chips=getattr(args, "max_chips_per_scene", DEFAULT_MAX_CHIPS),
+            nodata=args.nodata,
         )
     except ValueError as exc:
         raise UserError(str(exc)) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from rsclip.commands.common import add_common, add_pipeline_flags, load_model, open_writable
+from rsclip.commands.ray_args import add_ray_arguments, check_ray, ray_executor
 from service.errors import UserError
 from service.settings import Settings
 from storage import StoreNotFoundError
@@ -23,6 +24,7 @@ def add_parser(commands) -> None:
     add_common(parser, model_help="model for the new generation, hub id or checkpoint folder")
     parser.add_argument("--keep", action="store_true", help="keep the old generation after the switch")
     add_pipeline_flags(parser)
+    add_ray_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -30,15 +32,18 @@ def run(args, settings: Settings) -> int:
     from indexer.reindex import reindex
     from service.searcher import model_identity
 
+    check_ray(args)
     with open_writable(settings, progress=not args.quiet) as store:
         if store.model is None:
             raise StoreNotFoundError(f"The index at {settings.data_dir} is empty: nothing to reindex.")
         old = store.model
         runtime = settings.runtime()
         encoder = load_model(settings.model or old.model_id, runtime)
+        executor = ray_executor(args, settings, encoder, inputs=store.sources() if args.ray else ())
         report = reindex(
-            store, encoder, model_identity(encoder), keep=args.keep,
-            batch_size=runtime.batch_size, workers=args.workers, progress=not args.quiet,
+            store, encoder, model_identity(encoder), keep=args.keep, executor=executor,
+            batch_size=executor.batch_size if executor else runtime.batch_size, workers=args.workers,
+            progress=not args.quiet,
         )
     failures = [{"source": f.source, "member": f.member, "reason": f.reason} for f in report.failures]
     if args.json:

@@ -6,12 +6,11 @@ import json
 import sys
 from pathlib import Path
 
-from PIL import Image
-
 from indexer.sources import location
 from rsclip.commands.common import add_common, load_model, open_existing
+from rsclip.commands.raster_args import add_raster_arguments, raster_options
 from service.errors import UserError
-from service.geo_results import feature_collection, geo_json, make_filters
+from service.geo_results import FLAG_NAMES, feature_collection, geo_json, item_name, make_filters
 from service.settings import Settings
 from storage import Hit, StoreNotFoundError
 
@@ -38,6 +37,7 @@ def add_parser(commands) -> None:
     places.add_argument("--date-to", metavar="YYYY-MM-DD", help="acquired on or before this day")
     places.add_argument("--source", metavar="PREFIX", help="folder, archive or path starts with PREFIX")
     places.add_argument("--geojson", action="store_true", help="print results as a GeoJSON FeatureCollection")
+    add_raster_arguments(parser, query=True)
     add_common(parser)
     parser.set_defaults(handler=run)
 
@@ -68,7 +68,7 @@ def _print_hits(hits: list[Hit], offset: int) -> None:
     for rank, hit in enumerate(hits, start=offset + 1):
         image = hit.image
         size = f"{image.width}x{image.height}"
-        where = location(image.source, image.member)
+        where = location(image.source, item_name(image))
         if image.geo is not None:
             x, y, width, height = image.geo.window
             where += f"  [window {x},{y} {width}x{height}]"
@@ -88,18 +88,22 @@ def run(args, settings: Settings) -> int:
     if not 1 <= args.k <= 1000 or args.offset < 0:
         raise UserError("-k must be between 1 and 1000 and --offset at least 0")
     try:
-        filters = make_filters(args.bbox, args.date_from, args.date_to, args.source)
+        filters = make_filters(args.bbox, args.date_from, args.date_to, args.source, names=FLAG_NAMES)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    query_image = _open_query_image(args.image) if args.image else None
+    options = raster_options(args)
+    if args.image is not None and not Path(args.image).is_file():
+        raise UserError(f"cannot read {args.image}: no such file")
     with open_existing(settings) as store:
         if store.model is None:
             raise StoreNotFoundError(f"The index at {settings.data_dir} is empty: run `rsclip index` first.")
         searcher = Searcher(store, load_model(settings.model or store.model.model_id, settings.runtime()))
         if searcher.encoder.spec.random_weights:
             print("note: this index uses a model with random weights; the ranking is meaningless", file=sys.stderr)
-        if query_image is not None:
-            hits = searcher.search_image(query_image, args.k, args.offset, filters)
+        if args.image is not None:
+            query = _open_query_image(args.image, options, searcher.encoder.spec.image_size)
+            print(f"query image: {query.reading}", file=sys.stderr)
+            hits = searcher.search_image(query.image, args.k, args.offset, filters)
         elif args.similar is not None:
             try:
                 hits = searcher.search_similar(args.similar, args.k, args.offset, filters)
@@ -116,14 +120,15 @@ def run(args, settings: Settings) -> int:
     return 0
 
 
-def _open_query_image(path: str) -> Image.Image:
-    from indexer import DecodeError, decode_image
+def _open_query_image(path: str, options, model_size: int):
+    from indexer import DecodeError, RasterError
+    from indexer.imagery import input_file, query_image
 
     try:
-        return decode_image(Path(path).read_bytes()).image
+        return query_image(input_file(Path(path).name, path=path), options, model_size=model_size)
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except DecodeError as exc:
+    except (DecodeError, RasterError) as exc:
         raise UserError(f"{path}: {exc}") from None
 
 

@@ -30,7 +30,13 @@ def add_parser(commands) -> None:
 
 
 def add_protection_flags(parser) -> None:
-    from search_api.settings import DEFAULT_MAX_UPLOAD_PIXELS, ENV_API_KEY, ENV_CORS_ORIGINS, ApiSettings
+    from search_api.settings import (
+        DEFAULT_MAX_UPLOAD_PIXELS,
+        ENV_ALLOWED_HOSTS,
+        ENV_API_KEY,
+        ENV_CORS_ORIGINS,
+        ApiSettings,
+    )
 
     defaults = ApiSettings(data_dir=".")
     group = parser.add_argument_group(
@@ -48,6 +54,9 @@ def add_protection_flags(parser) -> None:
     group.add_argument("--cors-origin", action="append", default=None, metavar="ORIGIN",
                        help=f"a browser origin allowed to call the API, e.g. https://maps.example.org; repeat "
                        f"for more (default ${ENV_CORS_ORIGINS}, else none)")
+    group.add_argument("--allowed-host", action="append", default=None, metavar="NAME",
+                       help="a Host name to answer besides the address bound (e.g. the name a proxy or DNS gives "
+                       f"the server; '*' for any); repeat for more (default ${ENV_ALLOWED_HOSTS}); other Hosts get 400")
 
 
 def add_server_flags(parser, host: str, port: int) -> None:
@@ -69,6 +78,8 @@ def run(args, settings: Settings) -> int:
     )
     if args.cors_origin:
         options["cors_origins"] = tuple(origin.rstrip("/") for origin in args.cors_origin)
+    if args.allowed_host:
+        options["allowed_hosts"] = tuple(args.allowed_host)
     api_settings = ApiSettings.from_settings(settings, **options)
     serve(api_settings, args.host, args.port)
     return 0
@@ -78,9 +89,11 @@ def serve(api_settings, host: str, port: int, encoder=None) -> None:
     """Build the app (model and index load now) and serve it until interrupted."""
     import uvicorn
 
+    from dataclasses import replace
+
     from search_api import create_app
 
-    app = create_app(api_settings, encoder=encoder)
+    app = create_app(replace(api_settings, bind_host=host), encoder=encoder)  # the Host check answers `host`
     shown = f"[{host}]" if ":" in host else host
     print(f"Serving rsclip-search at http://{shown}:{port}/  (API docs at /docs; Ctrl+C stops)", flush=True)
     if host not in ("127.0.0.1", "localhost", "::1"):

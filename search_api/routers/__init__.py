@@ -1,5 +1,5 @@
 """One router per resource; ``ROUTERS`` is what the app includes, in this order."""
 
-from search_api.routers import admin, health, images, model, pages, search
+from search_api.routers import admin, docs, health, images, maps, model, pages, search
 
-ROUTERS = [pages.router, health.router, search.router, images.router, model.router, admin.router]
+ROUTERS = [pages.router, docs.router, health.router, search.router, images.router, model.router, maps.router, admin.router]

@@ -1,5 +1,5 @@
-// Footprints of raster chips on a small Leaflet map: no tiles by default (works offline),
-// the shown chip drawn bold over the outlines of the other results for context.
+// Footprints of raster chips on Leaflet maps: no tiles by default (works offline).
+// The detail view draws the shown chip bold over the outlines of the other results.
 // Open the page with ?basemap=https://your.tiles/{z}/{x}/{y}.png to draw on your own tiles.
 "use strict";
 
@@ -10,18 +10,24 @@ function footprintLatLngs(geometry) {
   return geometry.coordinates[0].map(([lon, lat]) => [lat, lon]);
 }
 
-function ensureFootprintMap(element) {
-  if (footprintMap.map) return footprintMap.map;
-  const map = L.map(element, { attributionControl: false, zoomSnap: 0.25 });
+// A Leaflet map on `element` with a metric scale, and the user's own tiles if they gave some.
+function offlineMap(element, options = {}) {
+  const map = L.map(element, { attributionControl: false, zoomSnap: 0.25, ...options });
   const basemap = new URLSearchParams(window.location.search).get("basemap");
   if (basemap) L.tileLayer(basemap, { maxZoom: 22 }).addTo(map);
   L.control.scale({ imperial: false }).addTo(map);
-  footprintMap.layers = L.layerGroup().addTo(map);
-  footprintMap.map = map;
   return map;
 }
 
-// Draw `image`'s footprint (bold) and those of `others` (thin); hide the map without one.
+function ensureFootprintMap(element) {
+  if (footprintMap.map) return footprintMap.map;
+  footprintMap.map = offlineMap(element);
+  footprintMap.layers = L.layerGroup().addTo(footprintMap.map);
+  return footprintMap.map;
+}
+
+// Draw `image`'s chip on its footprint (outlined bold) among the outlines of `others`;
+// hide the map for an image without a footprint.
 function showFootprints(element, image, others) {
   const footprint = image.geo && image.geo.footprint;
   element.hidden = !footprint;
@@ -35,7 +41,8 @@ function showFootprints(element, image, others) {
         .bindTooltip(`#${other.id}`)
         .addTo(footprintMap.layers),
     );
-  const shown = L.polygon(footprintLatLngs(footprint), { className: "footprint-shown", weight: 3, fillOpacity: 0.15 });
+  const shown = L.polygon(footprintLatLngs(footprint), { className: "footprint-shown", weight: 3, fillOpacity: 0 });
+  L.imageOverlay(image.thumbnail_url, shown.getBounds(), { alt: "" }).addTo(footprintMap.layers);
   shown.addTo(footprintMap.layers);
   map.invalidateSize();
   map.fitBounds(shown.getBounds(), { padding: [40, 40], maxZoom: 18 });

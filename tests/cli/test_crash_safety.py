@@ -187,3 +187,41 @@ def test_a_second_index_process_on_the_same_data_directory_is_refused_clearly(tm
     assert "Another rsclip process is writing" in refused.stderr and "Traceback" not in refused.stderr
     with Store(data_dir) as store:
         assert store.count() == 0  # nothing was written by the refused process
+
+
+def test_a_running_server_serves_what_a_killed_indexer_committed_and_check_passes(tmp_path, capsys, tiny_checkpoint):
+    """kill -9 between two FAISS saves: the catalog holds items the FAISS file lacks. A server
+    already running reconciles them at its next check (no restart, no index run), and
+    ``rsclip check`` reports the lag without failing (issue 11, item 7)."""
+    import httpx
+
+    from tests.cli.conftest import free_port, rsclip_server
+
+    first, more = tmp_path / "first", tmp_path / "more"
+    for folder, seeds in ((first, range(3)), (more, range(600, 606))):
+        folder.mkdir()
+        for seed in seeds:
+            noise_image(seed).save(folder / f"{seed}.png")
+    data_dir = tmp_path / "data"
+    run_in_process(capsys, "index", first, "--data-dir", data_dir, "--model", tiny_checkpoint)
+    port = free_port()
+    serve = ["serve", "--data-dir", data_dir, "--model", tiny_checkpoint, "--port", port]
+    with rsclip_server([str(a) for a in serve], port, cwd=tmp_path, startup_seconds=300) as (url, _server):
+        killed = run_child("index", more, "--data-dir", data_dir, "--batch-size", "2", "--quiet",
+                           kill_at="index.batch:2")
+        assert killed.returncode == KILLED, killed.stderr
+        with sqlite3.connect(data_dir / "catalog.sqlite") as connection:
+            committed = [row[0] for row in connection.execute("select id from images where member like '6%'")]
+        assert len(committed) == 4  # two batches of two, never saved to FAISS
+        deadline = time.monotonic() + 20
+        while httpx.get(f"{url}/search/similar/{committed[-1]}").status_code != 200:
+            assert time.monotonic() < deadline, "the server never served what the killed run committed"
+            time.sleep(0.2)
+        for image_id in committed:
+            hits = httpx.get(f"{url}/search/similar/{image_id}", params={"k": 10}).json()["results"]
+            assert len(hits) == 6, f"image {image_id} is not searchable"  # every other item
+    checked = run_child("check", "--data-dir", data_dir, "--json")
+    assert checked.returncode == 0, checked.stdout
+    report = json.loads(checked.stdout)
+    assert report["ok"] and {p["code"] for p in report["problems"]} == {"faiss-missing-ids"}
+    assert report["catalog_vectors"] == 7 and report["faiss_vectors"] == 3

@@ -75,3 +75,25 @@ def test_eval_zeroshot_writes_the_confusion_matrix_and_per_class_accuracy(tmp_pa
     assert sum(map(sum, result["confusion"]["matrix"])) == 6
     assert result["templates"] == ["{}", "a {}"]
     assert result["top5"] is None
+
+
+def test_eval_fidelity_compares_int8_with_fp32_and_the_change_in_recall(tmp_path, make_image, tiny_checkpoint, capsys):
+    captions, images = _write_captioned(tmp_path, make_image)
+    code = main([
+        "eval", "fidelity", str(images), "--precision", "int8", "--captions", str(captions), "--split", "all",
+        "--model", str(tiny_checkpoint), "--json",
+    ])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert result["candidate"]["precision"] == "int8" and result["reference"]["precision"] == "fp32"
+    assert result["images"] == 3 and result["image_cosine"]["count"] == 3
+    assert set(result["retrieval"]) == {"reference", "candidate", "change"}
+    assert isinstance(result["bar"]["passes"], bool)
+
+
+def test_eval_fidelity_prints_the_verdict(tmp_path, make_image, tiny_checkpoint, capsys):
+    _, images = _write_captioned(tmp_path, make_image)
+    code = main(["eval", "fidelity", str(images), "--precision", "fp32", "--model", str(tiny_checkpoint), "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "cosine to fp32 min 1.00000" in out and "clears the bar" in out

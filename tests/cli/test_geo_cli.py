@@ -55,7 +55,7 @@ def test_bad_filters_are_one_line_errors(indexed, capsys):
     assert main(["search", "fields", "--bbox=15,44,14,46", *indexed]) == 1
     assert "bbox" in capsys.readouterr().err
     assert main(["search", "fields", "--date-from", "2020-13-01", *indexed]) == 1
-    assert "date_from must be a date" in capsys.readouterr().err
+    assert "--date-from must be a date" in capsys.readouterr().err  # the flag, as typed
 
 
 def test_bad_raster_flags_are_one_line_errors(tmp_path, capsys):

@@ -145,3 +145,24 @@ def test_prepared_encoder_answers_single_image_queries_compiled_and_faithfully(t
     image = make_image(7)
     assert 1 in server._image_features.batch_sizes and not server._image_features.failed
     assert float(server.encode_images([image])[0] @ encoder.encode_images([image])[0]) >= FIDELITY
+
+
+def test_a_small_job_never_compiles_and_a_large_one_compiles_after_its_payback(encoder, make_image):
+    from encoder.runtime import COMPILE_PAYBACK_IMAGES, CompiledForward
+
+    compiled_graphs = []
+
+    def recording_backend(graph, example_inputs):  # compiles nothing, notes that it was asked to
+        compiled_graphs.append(graph)
+        return graph.forward
+
+    forward = CompiledForward(encoder._model.get_image_features, batch_size=2, backend=recording_backend, plain_batches=2)
+    pixels = torch.from_numpy(np.stack([encoder.preprocess(make_image(seed)) for seed in range(2)]))
+    with torch.inference_mode():
+        for _ in range(2):
+            forward(pixel_values=pixels)
+        assert not compiled_graphs
+        forward(pixel_values=pixels)
+    assert compiled_graphs
+    assert choose_runtime("cpu", "bf16").compile_after == COMPILE_PAYBACK_IMAGES
+    assert choose_runtime("cpu", "bf16", compile=True).compile_after == 0  # asked for: compiled at once

@@ -174,6 +174,18 @@ def build_hostile_corpus(root: Path):
     failures[(src, "dangling.png")] = K.UNREADABLE
     os.mkfifo(folder / "fifo.png")
     failures[(src, "fifo.png")] = K.SPECIAL_FILE
+    # Links are followed inside the folder that is indexed, never out of it.
+    outside = root / "outside"
+    outside.mkdir()
+    (outside / "theirs.png").write_bytes(encoded(noise(12)))
+    (folder / "out.png").symlink_to(outside / "theirs.png")
+    failures[(src, "out.png")] = K.LINK
+    (folder / "environ.png").symlink_to("/proc/self/environ")
+    failures[(src, "environ.png")] = K.SPECIAL_FILE
+    (folder / "sub").mkdir()
+    (folder / "sub" / "mine.bin").write_bytes(encoded(noise(13)))  # no image name: only the link is walked
+    (folder / "in.png").symlink_to(folder / "sub" / "mine.bin")
+    indexed.add((src, "in.png"))
 
     archives = root / "archives"
     archives.mkdir()

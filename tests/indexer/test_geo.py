@@ -53,6 +53,9 @@ def test_tiff_datetime_tag_written_with_rasterio_is_read_back(tmp_path):
         ("naip_m_4709963_se_14_1_20140720.tif", "NAIP"),
         ("m_4709963_se_14_060_20190703.tif", "NAIP"),
         ("scene.tif", None),
+        ("landsat_1985.tif", None),  # a year, not Landsat 1: unknown is better than wrong
+        ("landsat_2020.tif", None),
+        ("landsat8_mosaic.tif", "Landsat 8"),
     ],
 )
 def test_sensor_comes_from_well_known_naming(name, expected):
@@ -70,3 +73,13 @@ def test_ground_resolution_in_projected_and_geographic_crs():
     at_equator = ground_resolution_m(CRS.from_epsg(4326), from_origin(0, 0, 1 / 3600, 1 / 3600), latitude=0.0)
     assert at_equator == pytest.approx(30.92, abs=0.05)
     assert ground_resolution_m(None, from_origin(0, 0, 1, 1)) is None
+
+
+def test_landsat_mtl_sidecar_gives_date_and_sensor_of_a_band_file(tmp_path):
+    (tmp_path / "LC08_L1TP_044034_20130330_20170310_01_T1_MTL.txt").write_text(
+        'GROUP = L1_METADATA_FILE\n  SPACECRAFT_ID = "LANDSAT_8"\n  SENSOR_ID = "OLI_TIRS"\n'
+        "  DATE_ACQUIRED = 2013-04-02\nEND_GROUP = L1_METADATA_FILE\n"
+    )
+    path = write_geotiff(tmp_path / "LC08_L1TP_044034_20130330_20170310_01_T1_B4.TIF", textured((1, 32, 32), 0, 900))
+    scene = open_scene(str(tmp_path), path.name, [RasterFile(path.name, path=path)], RasterOptions())
+    assert (scene.acquired, scene.sensor) == (date(2013, 4, 2), "Landsat 8 OLI/TIRS")  # the file's word over the name

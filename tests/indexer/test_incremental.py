@@ -16,6 +16,8 @@ from storage import Store
 from storage.check import check_store
 from tests.conftest import noise_image
 
+pytestmark = pytest.mark.both_catalogs
+
 
 def index(data_dir, encoder, inputs, **options):
     with Store(data_dir, writable=True) as store:
@@ -219,3 +221,23 @@ def test_prune_of_a_path_that_no_longer_exists_removes_what_it_held(tmp_path, en
     report = index(tmp_path / "data", encoder, [archive], prune=True)
     assert report.pruned == 2 and report.pruned_images == 2
     assert_consistent(tmp_path / "data", images=0)
+
+
+def test_copies_of_content_waiting_in_an_unfilled_batch_are_sent_to_the_catalog_a_bounded_number_of_times(
+    tmp_path, encoder
+):
+    """N identical members cost O(N) catalog work, not O(N^2): a copy of content still in an
+    unfilled batch waits for it instead of being resubmitted at every write (issue 11, item 5)."""
+    copies = 800
+    archive = _zip(tmp_path / "same.zip", {f"copy_{n:04d}.png": 7 for n in range(copies)})
+    submitted: list[int] = []
+    with Store(tmp_path / "data", writable=True) as store:
+        store.bind_model(model_identity(encoder))
+        place = store.place
+        store.place = lambda placements: (submitted.append(len(placements)), place(placements))[1]
+        report = IndexRun(store, encoder, progress=False).run([archive])
+    assert (report.added, report.duplicates) == (1, copies - 1)
+    assert sum(submitted) <= 2 * copies, f"{sum(submitted):,} placements sent for {copies - 1:,} copies"
+    recorded = catalog(tmp_path / "data")
+    assert len(recorded) == copies and len(set(recorded.values())) == 1
+    assert_consistent(tmp_path / "data", images=1)

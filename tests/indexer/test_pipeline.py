@@ -13,6 +13,8 @@ from indexer import IndexRun
 from service.searcher import Searcher, model_identity
 from storage import Store
 
+pytestmark = pytest.mark.both_catalogs
+
 
 def _index(data_dir, encoder, inputs, **options):
     with Store(data_dir, writable=True) as store:

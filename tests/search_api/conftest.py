@@ -1,4 +1,8 @@
-"""An index built from images the tests make (folder, zip, tar.gz) and an app serving it."""
+"""An index built from images the tests make (folder, zip, tar.gz) and an app serving it.
+
+The session's index is built twice, with its catalog on SQLite and on PostgreSQL
+(tests/catalogs.py), and every test of the app runs against each.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,12 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.catalogs import CATALOGS, PostgresSchemas, postgres_server
 from tests.conftest import noise_image
+
+# The host name Starlette's TestClient sends; the apps under test answer it besides the loopback
+# names (the Host check refuses every other name, see test_api_hosts.py).
+TEST_CLIENT_HOSTS = ("testserver",)
 
 
 def png_bytes(seed: int, size=(48, 40)) -> bytes:
@@ -26,6 +35,7 @@ class IndexedData:
     data_dir: Path
     inputs: Path
     ids: dict[str, int]  # location ("folder/a.png", "chips.zip!z1.png") -> image id
+    database_url: str | None = None  # None: SQLite in data_dir
 
 
 def _write_inputs(root: Path) -> list[Path]:
@@ -46,7 +56,7 @@ def _write_inputs(root: Path) -> list[Path]:
     return [folder, root / "chips.zip", root / "chips.tar.gz"]
 
 
-def build_index(root: Path, encoder) -> IndexedData:
+def build_index(root: Path, encoder, database_url: str | None = None) -> IndexedData:
     from indexer import IndexRun
     from indexer.sources import location
     from service.searcher import model_identity
@@ -54,25 +64,36 @@ def build_index(root: Path, encoder) -> IndexedData:
 
     inputs = _write_inputs(root / "inputs")
     data_dir = root / "rsdata"
-    with Store(data_dir, writable=True) as store:
+    with Store(data_dir, database_url=database_url, writable=True) as store:
         store.bind_model(model_identity(encoder))
         report = IndexRun(store, encoder, progress=False).run(inputs)
         assert report.added == 9 and not report.failures
         records = store.get_many(range(1, 100))
     ids = {location(r.source, r.member).removeprefix(str(root / "inputs") + "/"): r.id for r in records.values()}
-    return IndexedData(data_dir, root / "inputs", ids)
+    return IndexedData(data_dir, root / "inputs", ids, database_url)
 
 
-@pytest.fixture(scope="session")
-def indexed(tmp_path_factory, encoder) -> IndexedData:
-    return build_index(tmp_path_factory.mktemp("api-index"), encoder)
+@pytest.fixture(scope="session", params=CATALOGS)
+def indexed(request, tmp_path_factory, encoder) -> IndexedData:
+    database_url = None
+    if request.param == "postgresql":
+        schemas = PostgresSchemas(*postgres_server())
+        request.addfinalizer(schemas.drop_all)
+        database_url = schemas.new_url()
+    return build_index(tmp_path_factory.mktemp("api-index"), encoder, database_url)
 
 
 @pytest.fixture(scope="session")
 def app(indexed, encoder):
     from search_api import ApiSettings, create_app
 
-    return create_app(ApiSettings(data_dir=indexed.data_dir, max_upload_bytes=200_000), encoder=encoder)
+    settings = ApiSettings(
+        data_dir=indexed.data_dir,
+        database_url=indexed.database_url,
+        max_upload_bytes=200_000,
+        allowed_hosts=TEST_CLIENT_HOSTS,
+    )
+    return create_app(settings, encoder=encoder)
 
 
 @pytest.fixture(scope="session")
@@ -114,6 +135,19 @@ def serving(app):
 
 
 @pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every page test of the session (each test opens its own context)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.search_api.browser import launch
+
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
 def live_server(app):
     with serving(app) as server:
         yield server
@@ -149,4 +183,4 @@ def geo_indexed(tmp_path_factory, encoder) -> GeoIndexed:
 def geo_app(geo_indexed, encoder):
     from search_api import ApiSettings, create_app
 
-    return create_app(ApiSettings(data_dir=geo_indexed.data_dir), encoder=encoder)
+    return create_app(ApiSettings(data_dir=geo_indexed.data_dir, allowed_hosts=TEST_CLIENT_HOSTS), encoder=encoder)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from indexer import IndexRun
@@ -9,14 +10,18 @@ from service.searcher import model_identity
 from search_api import ApiSettings, create_app
 from storage import Store
 from tests.conftest import noise_image
-from tests.search_api.conftest import build_index
+from tests.search_api.conftest import TEST_CLIENT_HOSTS, build_index
+
+pytestmark = pytest.mark.both_catalogs
 
 KEY = {"X-API-Key": "reload-key"}
 
 
 def test_reload_serves_items_an_indexer_added_after_start(tmp_path, encoder):
     data = build_index(tmp_path, encoder)
-    app = create_app(ApiSettings(data_dir=data.data_dir, api_key="reload-key"), encoder=encoder)
+    # The periodic check is kept out of the way, so only the admin reload can serve the new items.
+    settings = ApiSettings(data_dir=data.data_dir, api_key="reload-key", allowed_hosts=TEST_CLIENT_HOSTS, reload_seconds=3600)
+    app = create_app(settings, encoder=encoder)
     with TestClient(app) as client:
         more = tmp_path / "more"
         more.mkdir()

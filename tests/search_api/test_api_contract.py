@@ -17,7 +17,11 @@ ENDPOINTS = {
     ("post", "/search/image"),
     ("get", "/search/similar/{image_id}"),
     ("get", "/images/{image_id}"),
+    ("head", "/images/{image_id}"),
     ("get", "/images/{image_id}/thumbnail"),
+    ("head", "/images/{image_id}/thumbnail"),
+    ("post", "/images/preview"),
+    ("get", "/embedding-map"),
     ("get", "/images/{image_id}/info"),
     ("post", "/classify"),
     ("post", "/similarity"),
@@ -35,9 +39,15 @@ def test_openapi_schema_lists_every_endpoint_with_its_error_responses(client):
     assert "TextQuery" in schema["components"]["schemas"]
 
 
-def test_docs_page_is_served(client):
-    response = client.get("/docs")
-    assert response.status_code == 200 and "openapi.json" in response.text
+def test_docs_and_redoc_pages_load_their_assets_from_this_server(client):
+    for page in ("/docs", "/redoc"):
+        response = client.get(page)
+        assert response.status_code == 200 and "openapi.json" in response.text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+        assert assets and all(asset.startswith("/static/vendor/") for asset in assets), assets
+        for asset in assets:
+            assert client.get(asset).status_code == 200, asset
+        assert "default-src 'self'" in response.headers["content-security-policy"]
 
 
 def test_web_page_and_its_files_are_served(client):
@@ -48,7 +58,7 @@ def test_web_page_and_its_files_are_served(client):
 
 
 def test_web_page_loads_nothing_from_other_hosts():
-    for path in (p for p in STATIC_DIR.rglob("*") if p.is_file()):
+    for path in (p for p in STATIC_DIR.rglob("*") if p.is_file() and p.suffix in (".html", ".js", ".css")):
         text = path.read_text(encoding="utf-8")
         # Vendored Leaflet holds a link to its home page for its attribution control, which the
         # page turns off; the browser tests check that no request ever leaves the server.

@@ -8,9 +8,9 @@ from fastapi.testclient import TestClient
 from search_api import ApiSettings, create_app
 from search_api.models import MAX_QUERY_CHARS
 from tests.indexer.hostile import png_header_only
-from tests.search_api.conftest import png_bytes
+from tests.search_api.conftest import TEST_CLIENT_HOSTS, png_bytes
 
-HUGE_IDS = ["0", "-1", str(2**63), "99999999999999999999999"]
+HUGE_IDS = ["0", "-1", str(2**53), str(2**63), "99999999999999999999999"]
 
 
 def _reason(response, status: int) -> str:
@@ -129,6 +129,7 @@ def make_client(indexed, encoder):
     clients = []
 
     def make(**settings) -> TestClient:
+        settings = {"allowed_hosts": TEST_CLIENT_HOSTS, "database_url": indexed.database_url, **settings}
         app = create_app(ApiSettings(data_dir=indexed.data_dir, **settings), encoder=encoder)
         client = TestClient(app)
         client.__enter__()

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from PIL import Image
 
-from tests.search_api.conftest import build_index, png_bytes
+from tests.search_api.conftest import TEST_CLIENT_HOSTS, build_index, png_bytes
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_moved_original_is_404_but_its_cached_thumbnail_is_still_served(tmp_path
 
     data = build_index(tmp_path, encoder)
     image_id = data.ids["scenes/scene_3.png"]
-    with TestClient(create_app(ApiSettings(data_dir=data.data_dir), encoder=encoder)) as client:
+    with TestClient(create_app(ApiSettings(data_dir=data.data_dir, allowed_hosts=TEST_CLIENT_HOSTS), encoder=encoder)) as client:
         thumbnail = client.get(f"/images/{image_id}/thumbnail").content
         shutil.rmtree(data.inputs / "scenes")
         gone = client.get(f"/images/{image_id}")

@@ -55,7 +55,7 @@ def test_classify_an_upload_fills_the_default_template(client, encoder):
         ({}, "upload", "labels"),
         ({"labels": ["forest"]}, None, "exactly one image"),
         ({"labels": ["forest"], "image_id": "1"}, "upload", "exactly one image"),
-        ({"labels": ["x"] * 201}, "upload", "at most"),
+        ({"labels": ["x"] * 201}, "upload", "more than 200"),
     ],
 )
 def test_classify_refuses_bad_requests_with_422_and_a_reason(client, data, files, reason):

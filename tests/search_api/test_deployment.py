@@ -19,10 +19,59 @@ from tests.conftest import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
-def service() -> dict:
-    compose = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
-    assert list(compose["services"]) == ["rsclip"]
+def compose() -> dict:
+    return yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def service(compose) -> dict:
+    by_default = [name for name, spec in compose["services"].items() if not spec.get("profiles")]
+    assert by_default == ["rsclip"]  # `docker compose up` alone: one container, SQLite in /data
     return compose["services"]["rsclip"] | {"_volumes": compose.get("volumes", {})}
+
+
+def _scale(compose) -> dict:
+    return {name: spec for name, spec in compose["services"].items() if "scale" in spec.get("profiles", [])}
+
+
+def test_scale_profile_runs_postgres_two_api_replicas_and_a_ray_head(compose):
+    scale = _scale(compose)
+    assert set(scale) == {"postgres", "api-1", "api-2", "ray-head"}
+    assert scale["postgres"]["image"].startswith("postgres:")
+    assert "pg_isready" in scale["postgres"]["healthcheck"]["test"]
+    assert scale["ray-head"]["image"].startswith("rayproject/ray:")
+    assert scale["ray-head"]["command"][:3] == ["ray", "start", "--head"]
+
+
+def test_replicas_share_the_catalog_and_the_data_volume_and_are_published_on_distinct_ports(compose, service):
+    from sqlalchemy.engine import make_url
+
+    from service.settings import ENV_DATABASE_URL
+    from storage.catalog import normalized_url
+
+    scale, volumes = _scale(compose), compose["volumes"]
+    database = scale["postgres"]["environment"]
+    replicas = [scale["api-1"], scale["api-2"]]
+    for replica in replicas:
+        assert replica["image"] == service["image"] and replica["command"] == service["command"]
+        assert replica["depends_on"]["postgres"]["condition"] == "service_healthy"
+        url = make_url(normalized_url(replica["environment"][ENV_DATABASE_URL]))
+        assert (url.drivername, url.host, url.username, url.database) == (
+            "postgresql+psycopg", "postgres", database["POSTGRES_USER"], database["POSTGRES_DB"]
+        )
+        assert url.password == database["POSTGRES_PASSWORD"]  # the same ${RSCLIP_DB_PASSWORD:-...} on both sides
+        mounts = {volume.split(":")[1]: volume.split(":")[0] for volume in replica["volumes"]}
+        assert mounts[replica["environment"][ENV_DATA_DIR]] == "rsclip-data" and "rsclip-data" in volumes
+    assert replicas[0]["environment"] == replicas[1]["environment"]
+    host_ports = [replica["ports"][0].rsplit(":", 1)[0] for replica in replicas]
+    assert len(set(host_ports)) == 2 and all(port.startswith("127.0.0.1:") for port in host_ports)
+    assert all(replica["ports"][0].endswith(f":{DEFAULT_PORT}") for replica in replicas)
+    catalog_volume = next(v.split(":")[0] for v in scale["postgres"]["volumes"] if v.endswith("/var/lib/postgresql/data"))
+    assert catalog_volume in volumes
+
+
+def test_the_image_can_reach_a_postgresql_catalog(dockerfile):
+    assert "pip install .[postgres]" in dockerfile
 
 
 @pytest.fixture(scope="module")

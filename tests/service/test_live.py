@@ -13,6 +13,8 @@ from service.searcher import model_identity
 from storage import Store
 from tests.conftest import noise_image
 
+pytestmark = pytest.mark.both_catalogs
+
 
 @pytest.fixture
 def data_dir(tmp_path, encoder):

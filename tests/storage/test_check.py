@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 
 import numpy as np
 import pytest
@@ -11,7 +10,10 @@ import pytest
 from storage import Store
 from storage.check import check_store, repair_store
 from storage.vectors import VectorIndex
+from tests.catalogs import catalog_sql
 from tests.storage.test_store import MODEL, new_images, unit_vectors
+
+pytestmark = pytest.mark.both_catalogs
 
 
 def saved_index(data_dir, images: int):
@@ -51,12 +53,7 @@ def edit_faiss(data_dir, change):
     vectors.save(path)
 
 
-def sql(data_dir, statement, *params):
-    connection = sqlite3.connect(data_dir / "catalog.sqlite")
-    connection.execute("PRAGMA foreign_keys=ON")
-    connection.execute(statement, params)
-    connection.commit()
-    connection.close()
+sql = catalog_sql
 
 
 def test_a_clean_index_has_no_problem(data_dir):

@@ -10,6 +10,8 @@ from storage.generations import RETIRING, list_generations
 from tests.storage.test_check import saved_index
 from tests.storage.test_store import MODEL, new_images, unit_vectors
 
+pytestmark = pytest.mark.both_catalogs
+
 NEW_MODEL = ModelIdentity("test/bigger", "fingerprint-new", 12)
 
 

@@ -6,12 +6,14 @@ from datetime import date, timedelta
 
 import numpy as np
 import pytest
-from sqlalchemy import create_engine, inspect, text
 
 from storage import GeoInfo, ModelIdentity, NewImage, SearchFilters, Store
 from storage.schema import CURRENT_VERSION
+from tests.catalogs import catalog_sql
 from tests.storage.test_index_build_migration import DROP_INDEX_BUILD_COLUMNS
 from tests.storage.test_vector_file_migration import downgrade_to_version_5
+
+pytestmark = pytest.mark.both_catalogs
 
 DIM = 16
 START = date(2020, 1, 1)
@@ -114,22 +116,13 @@ def test_geo_metadata_round_trips_through_the_catalog(store):
 def test_version_1_catalog_is_migrated_to_hold_geo_rows(tmp_path, store):
     store.close()
     downgrade_to_version_5(tmp_path / "data")
-    database = tmp_path / "data" / "catalog.sqlite"
-    engine = create_engine(f"sqlite:///{database}")
-    with engine.begin() as connection:
-        connection.execute(text("DROP TABLE image_geo"))
-        connection.execute(text("DROP TABLE index_failures"))  # later versions' additions, so it is a true v1
-        connection.execute(text("DROP TABLE index_runs"))
-        connection.execute(text("DROP TABLE locations"))
-        connection.execute(text("ALTER TABLE generations DROP COLUMN status"))
-        connection.execute(text("UPDATE schema_version SET version = 1"))
-        for statement in DROP_INDEX_BUILD_COLUMNS.split(";")[:-1]:
-            connection.execute(text(statement))
-    engine.dispose()
+    catalog_sql(
+        tmp_path / "data",
+        "DROP TABLE image_geo; DROP TABLE index_failures; DROP TABLE index_runs;"  # later versions' additions,
+        "DROP TABLE locations; ALTER TABLE generations DROP COLUMN status;"  # so it is a true v1
+        "UPDATE schema_version SET version = 1;" + DROP_INDEX_BUILD_COLUMNS,
+    )
     with Store(tmp_path / "data") as reopened:
         assert reopened.get(8).geo is None  # the old catalog had no geo rows; now it can hold them
-    engine = create_engine(f"sqlite:///{database}")
-    with engine.connect() as connection:
-        assert inspect(connection).has_table("image_geo")
-        assert connection.execute(text("SELECT version FROM schema_version")).scalar_one() == CURRENT_VERSION
-    engine.dispose()
+    assert catalog_sql(tmp_path / "data", "SELECT count(*) FROM image_geo") == [(0,)]
+    assert catalog_sql(tmp_path / "data", "SELECT version FROM schema_version") == [(CURRENT_VERSION,)]

@@ -7,6 +7,8 @@ import pytest
 from storage import NewImage, Store
 from tests.storage.test_store import MODEL, unit_vectors
 
+pytestmark = pytest.mark.both_catalogs
+
 MEMBERS = ["top.png", "a/one.png", "a/two.png", "a/b/deep.png", "a/bc/other.png", "a.png", "ab/x.png"]
 
 

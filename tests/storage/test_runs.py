@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timezone
 
 import numpy as np
+import pytest
 
 from storage import IndexRunRecord, ModelIdentity, NewImage, RunFailure, Store
 from storage import runs as run_log
 from storage.schema import CURRENT_VERSION
+from tests.catalogs import catalog_sql
 from tests.storage.test_index_build_migration import DROP_INDEX_BUILD_COLUMNS
 from tests.storage.test_vector_file_migration import downgrade_to_version_5
+
+pytestmark = pytest.mark.both_catalogs
 
 MODEL = ModelIdentity("tiny", "f" * 64, 4)
 
@@ -32,19 +35,18 @@ def _store_with_one_image(data_dir) -> None:
 def test_a_catalog_from_before_the_run_log_is_migrated_and_keeps_its_images(tmp_path):
     _store_with_one_image(tmp_path)
     downgrade_to_version_5(tmp_path)
-    with sqlite3.connect(tmp_path / "catalog.sqlite") as connection:  # make it what version 2 wrote
-        connection.execute("DROP TABLE index_failures")
-        connection.execute("DROP TABLE index_runs")
-        connection.execute("DROP TABLE locations")  # a later version's additions, so it is a true v2
-        connection.execute("ALTER TABLE generations DROP COLUMN status")
-        connection.execute("UPDATE schema_version SET version = 2")
-        connection.executescript(DROP_INDEX_BUILD_COLUMNS)
+    catalog_sql(  # make it what version 2 wrote
+        tmp_path,
+        "DROP TABLE index_failures; DROP TABLE index_runs;"
+        "DROP TABLE locations;"  # a later version's additions, so it is a true v2
+        "ALTER TABLE generations DROP COLUMN status; UPDATE schema_version SET version = 2;"
+        + DROP_INDEX_BUILD_COLUMNS,
+    )
     with Store(tmp_path, writable=True) as store:
         assert store.count() == 1
         assert store.runs.last() is None
         run_id = store.runs.record(_run_record(1, {"empty": 1}), [RunFailure("/in", "z.png", "empty", "empty file")])
-    with sqlite3.connect(tmp_path / "catalog.sqlite") as connection:
-        assert connection.execute("SELECT version FROM schema_version").fetchone() == (CURRENT_VERSION,)
+    assert catalog_sql(tmp_path, "SELECT version FROM schema_version") == [(CURRENT_VERSION,)]
     with Store(tmp_path) as store:
         assert store.runs.last().id == run_id
         assert store.runs.failures(run_id) == [RunFailure("/in", "z.png", "empty", "empty file")]
@@ -62,6 +64,7 @@ def test_failures_kept_are_capped_but_counts_stay_exact(tmp_path, monkeypatch):
         assert [f.member for f in store.runs.failures(run_id)] == ["0.png", "1.png", "2.png"]
 
 
+@pytest.mark.sqlite_only
 def test_opening_an_up_to_date_catalog_writes_nothing(tmp_path):
     from sqlalchemy import event
 

@@ -7,6 +7,8 @@ import pytest
 
 from storage import ModelIdentity, ModelMismatchError, NewImage, Store, StoreLockedError, StoreNotFoundError
 
+pytestmark = pytest.mark.both_catalogs
+
 DIM = 8
 MODEL = ModelIdentity("test/model", "fingerprint-a", DIM)
 
@@ -127,6 +129,7 @@ def test_existing_hashes_are_reported_with_their_ids(store):
     assert store.existing_sha256([f"{0:064x}", "f" * 64]) == {f"{0:064x}": ids[0]}
 
 
+@pytest.mark.sqlite_only
 def test_catalog_records_schema_version_and_uses_wal(tmp_path, store):
     import sqlite3
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from storage import ModelIdentity, NewImage, Store
+
+pytestmark = pytest.mark.both_catalogs
 
 
 def _new_image(index: int) -> NewImage:

@@ -1,0 +1,87 @@
+"""``python -m bench.small_jobs``: a whole small job, start-up included, against the naive script.
+
+A user with 16 or 96 images compares the wall time of ``rsclip index`` with that of
+the few lines they would otherwise write (``bench/naive_script.py``: fp32, one image
+per call). Both run as fresh processes on the same images, taking turns (A B A B) so
+that a busy neighbour slows both alike; the figure is the ratio of their medians.
+
+    .venv/bin/python -m bench.small_jobs                  # 16 and 96 images, 2 rounds (~10 min on 2 cores)
+    .venv/bin/python -m bench.small_jobs --sizes 16 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def naive_command(checkpoint: Path, folder: Path, out: Path) -> list[str]:
+    return [sys.executable, str(REPO / "bench" / "naive_script.py"), str(checkpoint), str(folder), str(out)]
+
+
+def rsclip_command(checkpoint: Path, folder: Path, data_dir: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "rsclip", "index", str(folder), "--data-dir", str(data_dir),
+        "--model", str(checkpoint), "--quiet", *extra,
+    ]
+
+
+def time_size(checkpoint: Path, folder: Path, rounds: int, workdir: Path) -> dict[str, list]:
+    """Whole-job runs of both tools on ``folder``, alternated."""
+    from bench.common import run_child
+
+    env = {**__import__("os").environ, "PYTHONPATH": str(REPO)}
+    runs: dict[str, list] = {"naive script": [], "rsclip index": []}
+    for number in range(rounds):
+        runs["naive script"].append(run_child(naive_command(checkpoint, folder, workdir / "naive.npy"), env))
+        runs["rsclip index"].append(run_child(rsclip_command(checkpoint, folder, workdir / f"index-{number}"), env))
+        print(
+            f"   round {number + 1}: naive {runs['naive script'][-1].seconds:6.1f} s, "
+            f"rsclip {runs['rsclip index'][-1].seconds:6.1f} s",
+            flush=True,
+        )
+    return runs
+
+
+def main(argv=None) -> int:
+    from bench.common import large_checkpoint, load_average, section
+    from bench.hardware import measure_hardware
+    from bench.images import prepare_images
+
+    parser = argparse.ArgumentParser(prog="python -m bench.small_jobs", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[16, 96], help="images per job (16 96)")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of each tool per size, alternated (2)")
+    args = parser.parse_args(argv)
+
+    hardware = measure_hardware()
+    print(hardware.describe(), flush=True)
+    checkpoint = large_checkpoint()
+    rows = []
+    for size in args.sizes:
+        with tempfile.TemporaryDirectory(prefix="rsclip-small-") as workdir:
+            folder = Path(workdir) / "images"
+            _, origin = prepare_images(folder, size)
+            section(f"whole job, {size} images from {origin}")
+            runs = time_size(checkpoint, folder, args.rounds, Path(workdir))
+        naive = statistics.median(run.seconds for run in runs["naive script"])
+        ours = statistics.median(run.seconds for run in runs["rsclip index"])
+        memory = {name: max(run.peak_rss_mb for run in kept) for name, kept in runs.items()}
+        rows.append((size, naive, ours, memory))
+    print(f"\n==== whole job, start-up included (medians of {args.rounds} alternated runs)  [{load_average()}]")
+    print(f"   {hardware.describe()}")
+    for size, naive, ours, memory in rows:
+        print(
+            f"   {size:4d} images: naive {naive:6.1f} s, rsclip {ours:6.1f} s -> rsclip/naive time {ours / naive:.2f} "
+            f"({size / ours:.2f} img/s = {hardware.share_of_ceiling(size / ours):.2f} of the ceiling); "
+            f"peak memory naive {memory['naive script']:.0f} MB, rsclip {memory['rsclip index']:.0f} MB"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
