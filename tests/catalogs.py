@@ -33,12 +33,17 @@ def postgres_unavailable(why: str):
     pytest.skip(f"{UNAVAILABLE}: {why}")
 
 
+# One counter for the whole run: a schema name is never reused, so a lock a finished test's
+# lingering connection still holds (session advisory locks are keyed by schema) cannot refuse a later test.
+_SCHEMA_NUMBERS = itertools.count()
+
+
 class PostgresSchemas:
     """Fresh, empty catalogs on the test server: one schema each, all dropped at the end."""
 
     def __init__(self, url: str, admin: Engine):
         self.url, self.admin = url, admin
-        self._names = (f"rsclip_t{os.getpid()}_{n}" for n in itertools.count())
+        self._names = (f"rsclip_t{os.getpid()}_{n}" for n in _SCHEMA_NUMBERS)
         self.made: list[str] = []
 
     def new_url(self) -> str:
