@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from encoder import DEFAULT_MODEL
-from encoder.runtime import PRECISIONS, Runtime, choose_runtime
+from encoder.runtime import Runtime, choose_runtime
 from service.errors import UserError
 
 ENV_DATA_DIR = "RSCLIP_DATA"
