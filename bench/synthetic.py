@@ -44,7 +44,11 @@ class ClusteredVectors:
         rng = np.random.default_rng(seed)
         theme = rng.integers(0, len(self.centres), count)
         spread = math.sqrt(1 - THEME_SHARE**2)
-        along = np.einsum("ndk,nk->nd", self.bases[theme], rng.standard_normal((count, INTRINSIC_DIMENSION)).astype(np.float32))
+        coefficients = rng.standard_normal((count, INTRINSIC_DIMENSION)).astype(np.float32)
+        along = np.empty((count, self.dimension), dtype=np.float32)
+        for number, basis in enumerate(self.bases):  # theme by theme: no (count, dimension, 64) temporary
+            members = theme == number
+            along[members] = coefficients[members] @ basis.T
         noise = rng.standard_normal((count, self.dimension)).astype(np.float32)
         rows = (
             THEME_SHARE * self.centres[theme]

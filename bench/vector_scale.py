@@ -1,99 +1,246 @@
-"""The vector index alone at archive scale: a million 1024-d vectors (4 GB as float32).
+"""The vector index at archive scale under a memory budget: N x 1024 clustered vectors, streamed.
 
-Exact search is timed first (one query at a time, as a user's query arrives), and gives
-the ground truth; then the store's own rebuild turns the index into what its policy
-picks for this size, and that is timed, searched and scored: recall@10 against exact
-for image-like queries (fresh points of the collection's distribution) and text-like
-ones (far from any stored vector and leaning towards a shared direction: the modality
-gap), neither of them the probe queries the build calibrated itself on.
+Nothing here holds every vector in RAM: the vectors are generated block by block into a
+vector file (float16 on disk, the store's own format), and each step runs in its own
+process so that its peak RSS is its own:
+
+1. fill     -- write the vectors (the "images") to the vector file;
+2. truth    -- exact top-10 of fresh image-like and text-like queries (not the probe
+               queries the build calibrates on), streamed over the file;
+3. build    -- what the store's policy picks for N and the budget, trained on a sample,
+               filled block by block, calibrated (nprobe, re-rank depth) to recall@10 >= 0.96;
+4. serve    -- load the index, answer single queries (as a user's arrive), measure
+               p50/p95 at k=10, recall@10 of both kinds, and RSS (anonymous and file-backed).
+
+Beside it, in the same run: ``IVF,SQfp16`` with no budget (today's index, where it fits
+in RAM) and the index autofaiss picks for the same N and budget (when autofaiss runs in
+the interpreter named by ``--autofaiss-python``), both built, calibrated and served the
+same way (without exact re-ranking: neither does it).
 """
 
 from __future__ import annotations
 
-import gc
+import argparse
+import json
+import resource
+import subprocess
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from bench.common import Latency, section, settle, time_calls
 from bench.synthetic import ClusteredVectors
 
+SEED = 2
+BYTES_PER_VECTOR_BUDGET = 300  # the bench's default budget: 3 GB at 10M, leaving room under a 4 GB RSS target
+
+
+def _peak_rss() -> dict:
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
+    kib = lambda key: int(status.get(key, "0 kB").split()[0]) * 1024  # noqa: E731
+    return {"peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "rss_anon": kib("RssAnon"),
+            "rss_file": kib("RssFile"), "vm_hwm": kib("VmHWM")}
+
+
+def _file(workdir: Path, count: int, dimension: int):
+    from storage.vector_file import VectorFile
+
+    return VectorFile(workdir, 1, dimension, count)
+
+
+def fill(workdir: Path, count: int, dimension: int) -> dict:
+    from storage.vector_file import VectorFile
+
+    started = time.perf_counter()
+    file = VectorFile(workdir, 1, dimension, 0)
+    start = 0
+    for chunk in ClusteredVectors(dimension, seed=SEED).chunks(count, chunk=10_000):
+        _, end = file.write(np.arange(start, start + len(chunk)), chunk)
+        file.commit(end)
+        start = end
+    return {"seconds": time.perf_counter() - started, "disk_bytes": file.disk_bytes(), **_peak_rss()}
+
+
+def queries_of(dimension: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    from storage.index_policy import probe_queries
+
+    generator = ClusteredVectors(dimension, seed=SEED)
+    image_like = generator.sample(count, seed=10**9)
+    text_like = probe_queries(generator.sample(count, seed=10**9 + 1), seed=12345).text_like
+    return image_like, text_like
+
+
+def truth(workdir: Path, count: int, dimension: int, queries: int) -> dict:
+    from storage.index_policy import exact_neighbours
+
+    started = time.perf_counter()
+    both = np.vstack(queries_of(dimension, queries))
+    _, ids = exact_neighbours(both, _file(workdir, count, dimension).chunks(np.arange(count)), 10)
+    np.save(workdir / "truth.npy", ids)
+    return {"seconds": time.perf_counter() - started, **_peak_rss()}
+
+
+def build(workdir: Path, count: int, dimension: int, label: str, budget: int, index_type: str | None) -> dict:
+    from storage.index_policy import IndexPolicy
+    from storage.vectors import VectorIndex
+
+    policy = IndexPolicy(memory_budget=budget)
+    chosen = index_type or policy.index_type_for(count, dimension)
+    started = time.perf_counter()
+    index, made = VectorIndex.build(chosen, np.arange(count), _file(workdir, count, dimension), policy, progress=True)
+    index.save(workdir / f"{label}.faiss")
+    return {"index_type": made.index_type, "seconds": time.perf_counter() - started, "nprobe": made.nprobe,
+            "rerank": made.rerank, "build_recall": [made.recall_at_10, made.text_recall_at_10],
+            "index_file_bytes": (workdir / f"{label}.faiss").stat().st_size, **_peak_rss()}
+
+
+def serve(workdir: Path, count: int, dimension: int, label: str, rerank: int | None, queries: int) -> dict:
+    from storage.index_policy import recall_at_k
+    from storage.vectors import VectorIndex
+
+    index = VectorIndex.load(workdir / f"{label}.faiss")
+    index.source, index.rerank = _file(workdir, count, dimension), rerank
+    image_like, text_like = queries_of(dimension, queries)
+    truth_ids = np.load(workdir / "truth.npy")
+    settle()
+    latency = {}
+    for kind, batch in (("image", image_like), ("text", text_like)):
+        latency[kind] = time_calls(lambda i: index.search(batch[i % queries], 10), queries, warmup=5).seconds
+    found_image = np.vstack([index.search(q, 10)[1] for q in image_like])
+    found_text = np.vstack([index.search(q, 10)[1] for q in text_like])
+    return {"latency": latency, "recall": [recall_at_k(found_image, truth_ids[:queries]),
+                                           recall_at_k(found_text, truth_ids[queries:])], **_peak_rss()}
+
+
+def autofaiss_choice(python: str, count: int, dimension: int, budget: int) -> str | None:
+    """The index autofaiss picks for this many vectors and this budget (it runs in its own venv)."""
+    code = ("from autofaiss.external.optimize import get_optimal_index_keys_v2 as keys;"
+            f"print(keys({count}, {dimension}, '{budget // 2**20}MB', make_direct_map=False)[0])")
+    done = subprocess.run([python, "-c", code], capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"autofaiss did not run: {done.stderr.strip().splitlines()[-1:]}", flush=True)
+        return None
+    return done.stdout.strip().splitlines()[-1]
+
+
+def _phase(*argv) -> dict:
+    """Run one step in a fresh process (its own peak RSS) and return what it printed last, as JSON."""
+    done = subprocess.run([sys.executable, "-m", "bench.vector_scale", *map(str, argv)], stdout=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench step {argv[0]} failed ({done.returncode})")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
 
 @dataclass
 class ScaleResult:
     vectors: int
     dimension: int
-    fill_seconds: float
-    exact: Latency
-    index_type: str
-    build_seconds: float
-    nprobe: int | None
-    calibrated_recall: tuple[float | None, float | None]
-    approximate: Latency
-    image_recall: float
-    text_recall: float
+    budget: int
+    steps: dict = field(default_factory=dict)  # label -> {"build": ..., "serve": ...}
+    fill: dict = field(default_factory=dict)
+    truth: dict = field(default_factory=dict)
+    autofaiss_key: str | None = None
 
     def report(self) -> list[str]:
-        image, text = self.calibrated_recall
-        return [
-            f"{self.vectors:,} x {self.dimension} vectors (clustered synthetic), filled in {self.fill_seconds:.0f} s",
-            f"exact search                   : {self.exact}",
-            f"{self.index_type} (nprobe {self.nprobe}) built in {self.build_seconds:.1f} s "
-            f"(train, add, calibrate; recall at build {image:.3f} image-like, {text:.3f} text-like)",
-            f"approximate search             : {self.approximate}  (target p50 < 10 ms)",
-            f"recall@10 vs exact, fresh queries: image-like {self.image_recall:.3f}, text-like {self.text_recall:.3f}"
-            "  (target >= 0.95)",
+        gib = lambda b: f"{b / 2**30:.2f} GiB"  # noqa: E731
+        lines = [
+            f"{self.vectors:,} x {self.dimension} clustered synthetic vectors, budget {gib(self.budget)}",
+            f"fill (fp16 vector file)  : {self.fill['seconds']:.0f} s, disk {gib(self.fill['disk_bytes'])}, "
+            f"peak RSS {gib(self.fill['peak_rss'])}",
+            f"exact truth (streamed)   : {self.truth['seconds']:.0f} s, peak RSS {gib(self.truth['peak_rss'])}",
         ]
+        if self.autofaiss_key:
+            lines.append(f"autofaiss's choice for this size and budget: {self.autofaiss_key}")
+        for label, step in self.steps.items():
+            built, served = step["build"], step["serve"]
+            image, text = Latency(served["latency"]["image"]), Latency(served["latency"]["text"])
+            lines += [
+                f"[{label}] {built['index_type']} nprobe {built['nprobe']} rerank {built['rerank']}: "
+                f"built in {built['seconds']:.0f} s, peak RSS building {gib(built['peak_rss'])}, "
+                f"index file {gib(built['index_file_bytes'])}",
+                f"    image-like queries {image}; text-like {text}",
+                f"    recall@10 vs exact: image-like {served['recall'][0]:.3f}, text-like {served['recall'][1]:.3f} "
+                f"(at build {built['build_recall']})",
+                f"    serving RSS peak {gib(served['vm_hwm'])} (anonymous {gib(served['rss_anon'])}, "
+                f"file-backed {gib(served['rss_file'])} at the end)",
+            ]
+        return lines
 
 
-def run_vector_scale(count: int, dimension: int = 1024, queries: int = 200, exact_calls: int = 10) -> ScaleResult:
-    from storage.index_policy import IndexPolicy, exact_neighbours, probe_queries, recall_at_k
-    from storage.vectors import VectorIndex
+def run_vector_scale(
+    count: int, dimension: int = 1024, queries: int = 200, budget: int | None = None,
+    workdir: Path = Path("/tmp/rsclip-bench/vectors"), autofaiss_python: str | None = None, baseline: bool = True,
+) -> ScaleResult:
+    budget = budget or count * BYTES_PER_VECTOR_BUDGET
+    workdir.mkdir(parents=True, exist_ok=True)
+    for old in workdir.glob("*"):
+        old.unlink()
+    section(f"vector index under a memory budget: {count:,} x {dimension}, budget {budget / 2**30:.2f} GiB")
+    result = ScaleResult(count, dimension, budget)
+    common = (workdir, count, dimension)
+    result.fill = _phase("fill", *common)
+    print(f"filled: {result.fill}", flush=True)
+    result.truth = _phase("truth", *common, queries)
+    print(f"truth: {result.truth}", flush=True)
+    plans = [("policy", budget, "")]
+    if baseline and count * dimension * 2 < 0.6 * _available_ram():
+        from storage.index_policy import SQ, IndexPolicy, ivf_type
 
-    section(f"vector index: {count:,} x {dimension}")
-    generator = ClusteredVectors(dimension, seed=2)
-    started = time.perf_counter()
-    index = VectorIndex.create(dimension)
-    start = 0
-    for chunk in generator.chunks(count):
-        index.add(np.arange(start, start + len(chunk)), chunk)
-        start += len(chunk)
-    fill_seconds = time.perf_counter() - started
-    print(f"filled in {fill_seconds:.0f} s", flush=True)
-
-    image_like = generator.sample(queries, seed=10**9)
-    text_like = probe_queries(generator.sample(queries, seed=10**9 + 1), seed=12345).text_like
-    settle()
-    exact = time_calls(lambda i: index.search(image_like[i % queries], 10), exact_calls, warmup=1)
-    print(f"exact: {exact}", flush=True)
-    truth_image = exact_neighbours(image_like, index.iter_chunks(), 10)[1]
-    truth_text = exact_neighbours(text_like, index.iter_chunks(), 10)[1]
-
-    policy = IndexPolicy()
-    plan = policy.plan(index.count, dimension, None)
-    if plan is None:
-        build = None
-        print("the policy keeps exact search at this size", flush=True)
-    else:
-        index, build = index.rebuilt(plan, policy)  # the exact index is dropped here
-        print(f"built {build}", flush=True)
-    gc.collect()
-    settle()
-    approximate = time_calls(lambda i: index.search(image_like[i % queries], 10), queries, warmup=5)
-    result = ScaleResult(
-        vectors=count,
-        dimension=dimension,
-        fill_seconds=fill_seconds,
-        exact=exact,
-        index_type=index.index_type,
-        build_seconds=build.seconds if build else 0.0,
-        nprobe=index.nprobe,
-        calibrated_recall=(build.recall_at_10, build.text_recall_at_10) if build and not build.exact else (1.0, 1.0),
-        approximate=approximate,
-        image_recall=recall_at_k(index.search(image_like, 10)[1], truth_image),
-        text_recall=recall_at_k(index.search(text_like, 10)[1], truth_text),
-    )
-    del index
-    gc.collect()
+        plans.append(("IVF,SQfp16 unbudgeted", 1 << 60, ivf_type(IndexPolicy().cells_for(count, SQ))))
+    if autofaiss_python:  # its choice is reported; building it is a separate, much longer run (see README)
+        result.autofaiss_key = autofaiss_choice(autofaiss_python, count, dimension, budget)
+        print(f"autofaiss picks {result.autofaiss_key} for {count:,} x {dimension} within {budget / 2**20:.0f} MB",
+              flush=True)
+    for label, plan_budget, key in plans:
+        name = f"index{len(result.steps)}"
+        built = _phase("build", *common, name, plan_budget, key or "-")
+        print(f"built {label}: {built}", flush=True)
+        served = _phase("serve", *common, name, built["rerank"] or 0, queries)
+        result.steps[label] = {"build": built, "serve": served}
+        print("\n".join(result.report()[-4:]), flush=True)
     return result
+
+
+def _available_ram() -> int:
+    import os
+
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    steps = {"fill": fill, "truth": truth, "build": build, "serve": serve}
+    if argv and argv[0] in steps:  # one step, in its own process
+        name, workdir, count, dimension, *rest = argv
+        args = [Path(workdir), int(count), int(dimension)]
+        if name == "truth":
+            args.append(int(rest[0]))
+        elif name == "build":
+            args += [rest[0], int(rest[1]), None if rest[2] == "-" else rest[2]]
+        elif name == "serve":
+            args += [rest[0], int(rest[1]) or None, int(rest[2])]
+        print(json.dumps(steps[name](*args)), flush=True)
+        return
+    parser = argparse.ArgumentParser(prog="python -m bench.vector_scale", description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000, help="vectors (10000000 for the full figure)")
+    parser.add_argument("--dimension", type=int, default=1024)
+    parser.add_argument("--queries", type=int, default=200, help="per kind")
+    parser.add_argument("--memory-budget", help=f"e.g. 3G; default {BYTES_PER_VECTOR_BUDGET} bytes a vector")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/rsclip-bench/vectors"))
+    parser.add_argument("--autofaiss-python", help="a Python with autofaiss installed, for its index choice")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the unbudgeted IVF,SQfp16")
+    args = parser.parse_args(argv)
+    from service.settings import parse_size
+
+    result = run_vector_scale(
+        args.n, args.dimension, args.queries, parse_size(args.memory_budget) if args.memory_budget else None,
+        args.workdir, args.autofaiss_python, not args.no_baseline,
+    )
+    print("\n".join(result.report()))
+
+
+if __name__ == "__main__":
+    main()

@@ -58,7 +58,7 @@ def open_services(settings: ApiSettings, encoder: Encoder | None = None) -> Serv
     """Open the index and load its model; fails fast, before a port is bound, if either is missing."""
 
     def open_store() -> Store:
-        return Store(settings.data_dir, database_url=settings.database_url)
+        return Store(settings.data_dir, database_url=settings.database_url, index_policy=settings.index_policy())
 
     from encoder import load_encoder
 

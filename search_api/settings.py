@@ -44,6 +44,7 @@ class ApiSettings:
     allowed_hosts: tuple[str, ...] = ()
     reload_seconds: float = 1.0  # how often to look for an index another process changed
     runtime: Runtime | None = None  # how to run the model; None: fp32 on the CPU (the reference)
+    memory_budget: int | None = None  # bytes the vector index may take in RAM; None: an eighth of RAM
 
     @classmethod
     def from_settings(cls, settings: Settings, **options) -> ApiSettings:
@@ -51,7 +52,14 @@ class ApiSettings:
         options.setdefault("cors_origins", _origins(os.environ.get(ENV_CORS_ORIGINS, "")))
         options.setdefault("allowed_hosts", _names(os.environ.get(ENV_ALLOWED_HOSTS, "")))
         options.setdefault("runtime", settings.runtime())  # as the CLI runs: flags, env, this machine
+        options.setdefault("memory_budget", settings.memory_budget)  # --memory-budget / RSCLIP_MEMORY_BUDGET
         return cls(data_dir=settings.data_dir, model=settings.model, database_url=settings.database_url, **options)
+
+    def index_policy(self):
+        """Which vector index the store builds: by size and this memory budget (see storage.IndexPolicy)."""
+        from storage import IndexPolicy
+
+        return IndexPolicy(memory_budget=self.memory_budget)
 
     @property
     def answered_hosts(self) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,17 @@ ENV_DATABASE_URL = "RSCLIP_DATABASE_URL"
 ENV_DEVICE = "RSCLIP_DEVICE"
 ENV_PRECISION = "RSCLIP_PRECISION"
 ENV_BATCH_SIZE = "RSCLIP_BATCH_SIZE"
+ENV_MEMORY_BUDGET = "RSCLIP_MEMORY_BUDGET"
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """Bytes from "4G", "512M", "3.5GiB" or a plain number of bytes (powers of 1024)."""
+    match = _SIZE.match(str(text))
+    if match is None:
+        raise UserError(f"{text!r} is not a size: write e.g. 4G, 512M or a number of bytes")
+    return int(float(match.group(1)) * 1024 ** "bkmgt".index((match.group(2) or "b").lower()))
 
 
 def _env_int(name: str) -> int | None:
@@ -37,6 +49,7 @@ class Settings:
     device: str | None = None
     precision: str | None = None
     batch_size: int | None = None
+    memory_budget: int | None = None  # bytes the vector index may take in RAM; None: an eighth of RAM
 
     @classmethod
     def from_env(
@@ -48,7 +61,9 @@ class Settings:
         device: str | None = None,
         precision: str | None = None,
         batch_size: int | None = None,
+        memory_budget: str | None = None,
     ):
+        budget = memory_budget or os.environ.get(ENV_MEMORY_BUDGET) or None
         return cls(
             data_dir=Path(data_dir or os.environ.get(ENV_DATA_DIR) or "./rsdata").expanduser(),
             model=model or os.environ.get(ENV_MODEL) or None,
@@ -56,7 +71,14 @@ class Settings:
             device=device or os.environ.get(ENV_DEVICE) or None,
             precision=precision or os.environ.get(ENV_PRECISION) or None,
             batch_size=batch_size if batch_size is not None else _env_int(ENV_BATCH_SIZE),
+            memory_budget=None if budget is None else parse_size(budget),
         )
+
+    def index_policy(self):
+        """Which vector index the store builds: by size and this memory budget (see storage.IndexPolicy)."""
+        from storage import IndexPolicy
+
+        return IndexPolicy(memory_budget=self.memory_budget)
 
     def model_for_new_index(self) -> str:
         return self.model or DEFAULT_MODEL

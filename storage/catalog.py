@@ -47,7 +47,7 @@ def open_catalog(data_dir: Path, database_url: str | None, *, writable: bool) ->
     url = catalog_url(data_dir, database_url)
     engine = make_engine(url)
     try:
-        ensure_schema(engine)
+        ensure_schema(engine, data_dir)
         return url, engine
     except OperationalError as exc:
         engine.dispose()
@@ -64,7 +64,7 @@ def open_catalog(data_dir: Path, database_url: str | None, *, writable: bool) ->
     else:
         log.warning("%s: cannot create SQLite's shared-memory file (disk full?); reading with one exclusive connection", data_dir)
         engine = make_engine(url, exclusive=True)
-    ensure_schema(engine)
+    ensure_schema(engine, data_dir)
     return url, engine
 
 

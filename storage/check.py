@@ -5,9 +5,11 @@ memory), so it reports what a crash really left behind. It looks at:
 
 - the active generation: exactly one, with its model recorded;
 - its FAISS file: present, readable, of the recorded dimension, holding exactly the
-  ids the catalog has vectors for, once each, with the same vectors;
-- the catalog: every image has a well-formed vector in the active generation and at
-  least one file (location) that holds it;
+  ids the catalog has vectors for, once each, with the same vectors (where the index
+  keeps vectors; a PQ index keeps codes, so only its ids are compared);
+- the catalog: every image has a well-formed vector in the active generation (its
+  slot lies within the vector file's committed rows, the row names the image, the
+  numbers are finite and not all zero) and at least one file (location) that holds it;
 - leftovers: retired generations, FAISS files no generation owns, temp files of
   interrupted saves; an unfinished reindex is reported as a note (it is resumable).
 
@@ -19,7 +21,7 @@ make the check fail; ``--repair`` (or the next index run) writes the file.
 
 Repair drops bad vectors and leftovers, lets the caller re-embed images that lack a
 vector (only the indexer can read files), then rebuilds the FAISS file from the
-catalog, which always holds every vector.
+vector file, which holds every committed vector.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from storage import generations
@@ -36,6 +38,8 @@ from storage.generations import BUILDING, RETIRING, GenerationBuild, GenerationI
 from storage.locations import chunks, drop_homeless, homeless_images
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
 from storage.store import Store
+from storage.index_policy import PQ
+from storage.vector_file import VectorFile
 from storage.vectors import VectorIndex
 
 # What opening a Store repairs by itself (Store.reconcile): the file lags the catalog.
@@ -105,6 +109,7 @@ def check_store(store: Store) -> CheckReport:
     if not (model.model_id and model.fingerprint and model.dimension > 0):
         report.add("model-not-recorded", f"generation {generation.id} does not record its model: {model}")
     catalog_ids = _check_catalog_vectors(store, report, generation)
+    _check_vector_file_length(store, report, generation)
     _check_faiss_file(store, report, generation, catalog_ids)
     _check_leftovers(store, report, all_generations)
     return report
@@ -120,11 +125,9 @@ def _check_catalog_vectors(store: Store, report: CheckReport, generation: Genera
     """Vectors in the catalog: well formed, one per image, each image held by some file."""
     dimension = generation.model.dimension
     ids, malformed = [], 0
-    for image_id, blob in _embedding_blobs(store, generation.id):
-        if _malformed(blob, dimension):
-            malformed += 1
-        else:
-            ids.append(image_id)
+    for chunk_ids, good in _embedding_chunks(store, generation.id):
+        malformed += int((~good).sum())
+        ids.extend(chunk_ids[good].tolist())
     with Session(store.engine) as session:
         without = session.execute(
             select(func.count()).select_from(ImageRow).where(
@@ -143,6 +146,14 @@ def _check_catalog_vectors(store: Store, report: CheckReport, generation: Genera
                    "delete them (run `rsclip index` on their files to add them again)")
     report.catalog_vectors = len(ids)
     return np.asarray(sorted(ids), dtype=np.int64)
+
+
+def _check_vector_file_length(store: Store, report: CheckReport, generation: GenerationInfo) -> None:
+    file = _vector_file(store, generation.id)
+    readable = file.readable_rows()
+    if readable < file.committed:
+        report.add("vector-file-short", f"{file.vectors_path.name} holds {readable} of the {file.committed} rows "
+                   f"the catalog committed", file.committed - readable, "re-embed the images whose rows are lost")
 
 
 def _check_faiss_file(store: Store, report: CheckReport, generation: GenerationInfo, catalog_ids: np.ndarray) -> None:
@@ -175,22 +186,20 @@ def _check_faiss_file(store: Store, report: CheckReport, generation: GenerationI
     if len(orphans):
         report.add("faiss-orphan-ids", f"{len(orphans)} id(s) in {path.name} are unknown to the catalog",
                    len(orphans), rebuild)
-    differ = _count_differing(store, generation.id, vectors, np.intersect1d(catalog_ids, unique_ids))
+    vectors.source = _vector_file(store, generation.id)
+    differ = _count_differing(vectors, np.intersect1d(catalog_ids, unique_ids))
     if differ:
         report.add("faiss-vectors-differ", f"{differ} vector(s) in {path.name} differ from the catalog's", differ, rebuild)
 
 
-def _count_differing(store: Store, generation_id: int, vectors: VectorIndex, ids: np.ndarray) -> int:
-    wanted = set(ids.tolist())
+def _count_differing(vectors: VectorIndex, ids: np.ndarray) -> int:
+    """Vectors the index holds that differ from the vector file's (0 for an index that keeps none)."""
+    if vectors.kind == PQ:
+        return 0
     differ = 0
-    for image_id, blob in _embedding_blobs(store, generation_id):
-        if image_id not in wanted or _malformed(blob, vectors.dimension):
-            continue
-        try:
-            stored = vectors.reconstruct(image_id)
-        except RuntimeError:  # an index type that cannot give vectors back: compare ids only
-            return 0
-        differ += not np.allclose(stored, np.frombuffer(blob, dtype=np.float32), atol=1e-5)
+    for chunk_ids, stored in vectors.source.chunks(ids, 4096):
+        held = np.stack([vectors.reconstruct(image_id) for image_id in chunk_ids])
+        differ += int((~np.isclose(held, stored, atol=1e-3).all(axis=1)).sum())
     return differ
 
 
@@ -218,7 +227,9 @@ def repair_store(store: Store, report: CheckReport, reembed: Reembed | None = No
         done.append(f"deleted {generations.drop_retiring(store)} retired generation(s) and leftover files")
     if generation is None:
         return done
-    if report.has("catalog-vectors-malformed"):
+    if report.has("vector-file-short"):
+        done.append(f"cut the vector file to the {_cut_vector_file(store, generation)} rows it still holds")
+    if report.has("catalog-vectors-malformed", "vector-file-short"):
         done.append(f"deleted {_delete_malformed(store, generation)} malformed vector(s)")
     if report.has("images-without-file"):
         with Session(store.engine) as session, session.begin():
@@ -231,29 +242,51 @@ def repair_store(store: Store, report: CheckReport, reembed: Reembed | None = No
         done.append("re-embedded the images without a vector" + (f"; {len(failures)} could not be read" if failures else ""))
         done.extend(f"  not re-embedded: {failure}" for failure in failures)
     if done or report.has(*_FAISS_CODES):
-        rebuilt = generations.build_vector_index(store, generation.id, generation.model.dimension)
         with Session(store.engine, expire_on_commit=False) as session:
-            store.adopt_generation(session.get(GenerationRow, generation.id), rebuilt)
-        store.save()
-        done.append(f"rebuilt vectors-g{generation.id}.faiss from the catalog ({rebuilt.count} vectors)")
+            row = session.get(GenerationRow, generation.id)
+        rebuilt, build = generations.build_vector_index(store, row)
+        store.adopt_generation(row, rebuilt)
+        rebuilt.save(store.vectors_path(row))
+        store.record_build(build)
+        done.append(f"rebuilt vectors-g{generation.id}.faiss from the vector file ({rebuilt.count} vectors, {build.index_type})")
     return done
 
 
-def _malformed(blob: bytes, dimension: int) -> bool:
-    if len(blob) != 4 * dimension:
-        return True
-    vector = np.frombuffer(blob, dtype=np.float32)
-    return not np.isfinite(vector).all() or not vector.any()
+def _cut_vector_file(store: Store, generation: GenerationInfo) -> int:
+    """Make the committed length what the files still hold, so appends continue from there."""
+    file = _vector_file(store, generation.id)
+    rows = file.readable_rows()
+    with Session(store.engine) as session, session.begin():
+        session.execute(update(GenerationRow).where(GenerationRow.id == generation.id).values(vector_slots=rows))
+    store.forget_vector_files([generation.id])
+    return rows
 
 
-def _embedding_blobs(store: Store, generation_id: int) -> Iterator[tuple[int, bytes]]:
+def _vector_file(store: Store, generation_id: int) -> VectorFile:
+    with Session(store.engine, expire_on_commit=False) as session:
+        return store.vector_file(session.get(GenerationRow, generation_id))
+
+
+def _embedding_chunks(store: Store, generation_id: int, chunk: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(image ids, well-formed?) of a generation's embedding rows, block by block."""
+    file = _vector_file(store, generation_id)
+    readable = min(file.committed, file.readable_rows())
     with Session(store.engine) as session:
-        query = select(EmbeddingRow.image_id, EmbeddingRow.vector).where(EmbeddingRow.generation_id == generation_id)
-        yield from session.execute(query.execution_options(yield_per=4096))
+        query = select(EmbeddingRow.image_id, EmbeddingRow.slot).where(EmbeddingRow.generation_id == generation_id)
+        rows = session.execute(query.execution_options(yield_per=chunk))
+        for block in rows.partitions(chunk):
+            ids = np.array([row[0] for row in block], dtype=np.int64)
+            slots = np.array([row[1] for row in block], dtype=np.int64)
+            good = (slots >= 0) & (slots < readable)
+            good[good] &= np.asarray(file.slot_ids()[slots[good]]) == ids[good]
+            if good.any():
+                rows_read = file.rows(slots[good])
+                good[good] = np.isfinite(rows_read).all(axis=1) & rows_read.any(axis=1)
+            yield ids, good
 
 
 def _delete_malformed(store: Store, generation: GenerationInfo) -> int:
-    bad = [i for i, blob in _embedding_blobs(store, generation.id) if _malformed(blob, generation.model.dimension)]
+    bad = [int(i) for ids, good in _embedding_chunks(store, generation.id) for i in ids[~good]]
     with Session(store.engine) as session, session.begin():
         for chunk in chunks(bad):
             session.execute(

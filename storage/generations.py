@@ -1,7 +1,8 @@
 """Index generations: build a new one beside the one in service, then switch in one transaction.
 
-A generation is every image's vector under one model: ``embeddings`` rows plus its
-FAISS file ``vectors-g{id}.faiss``. Its ``status`` says where it is in its life:
+A generation is every image's vector under one model: ``embeddings`` rows, its vector
+file (``vectors-g{id}.f16`` and ``.ids``, the source of truth) and its FAISS file
+``vectors-g{id}.faiss``. Its ``status`` says where it is in its life:
 
     building  -- a reindex is filling it (not served; resumable after a crash)
     ready     -- complete: the active one is served; an inactive one was kept (--keep)
@@ -32,7 +33,7 @@ from storage.errors import StoreError
 from storage.killpoints import kill_point
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
 from storage.row_mapping import image_record, index_build_columns
-from storage.records import ImageRecord, IndexVersion, ModelIdentity
+from storage.records import ImageRecord, IndexBuild, IndexVersion, ModelIdentity
 from storage.vectors import VectorIndex
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUILDING, READY, RETIRING = "building", "ready", "retiring"
-_VECTORS_FILE = re.compile(r"vectors-g(\d+)\.faiss$")
+_VECTORS_FILE = re.compile(r"vectors-g(\d+)\.(faiss|f16|ids)$")
 
 
 @dataclass(frozen=True)
@@ -65,32 +66,41 @@ def list_generations(store: "Store") -> list[GenerationInfo]:
         return [_info(row) for row in session.execute(select(GenerationRow).order_by(GenerationRow.id)).scalars()]
 
 
-def stream_vectors(store: "Store", generation_id: int, chunk_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Every vector of a generation as (ids, vectors) chunks, in id order, in bounded memory."""
+def stream_vectors(store: "Store", generation: GenerationRow, chunk_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Every vector of a generation as (ids, vectors) chunks, in id order, in bounded memory:
+    ids and slots from the catalog, vectors from the generation's vector file."""
+    file = store.vector_file(generation)
     last_id = -1
     with Session(store.engine) as session:
         while True:
             rows = session.execute(
-                select(EmbeddingRow.image_id, EmbeddingRow.vector)
-                .where(EmbeddingRow.generation_id == generation_id, EmbeddingRow.image_id > last_id)
+                select(EmbeddingRow.image_id, EmbeddingRow.slot)
+                .where(EmbeddingRow.generation_id == generation.id, EmbeddingRow.image_id > last_id)
                 .order_by(EmbeddingRow.image_id)
                 .limit(chunk_size)
             ).all()
             if not rows:
                 return
             last_id = rows[-1][0]
-            yield (
-                np.array([row[0] for row in rows], dtype=np.int64),
-                np.stack([np.frombuffer(row[1], dtype=np.float32) for row in rows]),
-            )
+            rows = [row for row in rows if 0 <= row[1] < file.committed]
+            if rows:
+                yield np.array([row[0] for row in rows], dtype=np.int64), file.rows(np.array([row[1] for row in rows]))
 
 
-def build_vector_index(store: "Store", generation_id: int, dimension: int) -> VectorIndex:
-    """A FAISS index of everything the catalog holds for a generation."""
-    vectors = VectorIndex.create(dimension)
-    for ids, chunk in stream_vectors(store, generation_id):
-        vectors.add(ids, chunk)
-    return vectors
+def catalog_ids(store: "Store", generation_id: int) -> np.ndarray:
+    """The ids of the images that have a vector in a generation, sorted."""
+    with Session(store.engine) as session:
+        query = select(EmbeddingRow.image_id).where(EmbeddingRow.generation_id == generation_id, EmbeddingRow.slot >= 0)
+        return np.sort(np.fromiter(session.execute(query).scalars(), dtype=np.int64))
+
+
+def build_vector_index(store: "Store", generation: GenerationRow) -> tuple[VectorIndex, IndexBuild]:
+    """A FAISS index of everything a generation holds, of the type its size and the memory
+    budget call for, streamed from its vector file."""
+    ids = catalog_ids(store, generation.id)
+    policy = store.index_policy
+    index_type = policy.index_type_for(len(ids), generation.dimension)
+    return VectorIndex.build(index_type, ids, store.vector_file(generation), policy, store.text_queries, store.progress)
 
 
 class GenerationBuild:
@@ -136,13 +146,19 @@ class GenerationBuild:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if len(image_ids) != len(vectors):
             raise ValueError(f"{len(image_ids)} ids but {len(vectors)} vectors")
-        if len(vectors) and vectors.shape[1] != self._row.dimension:
+        if not len(vectors):
+            return
+        if vectors.shape[1] != self._row.dimension:
             raise ValueError(f"vectors have {vectors.shape[1]} dimensions, the generation {self._row.dimension}")
+        file = self._store.vector_file(self._row)
+        start, end = file.write(np.asarray(image_ids, dtype=np.int64), vectors)  # durable before the commit
         with Session(self._store.engine) as session, session.begin():
             session.add_all(
-                EmbeddingRow(image_id=int(image_id), generation_id=self.id, vector=vector.tobytes())
-                for image_id, vector in zip(image_ids, vectors)
+                EmbeddingRow(image_id=int(image_id), generation_id=self.id, slot=start + n)
+                for n, image_id in enumerate(image_ids)
             )
+            session.execute(update(GenerationRow).where(GenerationRow.id == self.id).values(vector_slots=end))
+        file.commit(end)
         kill_point("reindex.batch")
 
     def switch(self, *, keep: bool = False) -> None:
@@ -157,11 +173,7 @@ class GenerationBuild:
                 f"{total - done} of {total} image(s) have no vector in the new generation yet; "
                 f"the generation in service is unchanged."
             )
-        vectors = build_vector_index(store, self.id, self._row.dimension)
-        index_build = None
-        rebuilt = vectors.rebuild_if_needed(store.index_policy, store.text_queries)  # by size, as on save
-        if rebuilt is not None:
-            vectors, index_build = rebuilt
+        vectors, index_build = build_vector_index(store, self._row)  # by size and budget, as on save
         vectors.save(store.vectors_path(self._row))
         kill_point("reindex.before-switch")
         with Session(store.engine, expire_on_commit=False) as session, session.begin():
@@ -178,7 +190,7 @@ class GenerationBuild:
                     status=READY,
                     vector_count=vectors.count,
                     index_version=GenerationRow.index_version + 1,
-                    **(index_build_columns(index_build) if index_build else {}),
+                    **index_build_columns(index_build),
                 )
             )
             row = session.get(GenerationRow, self.id)
@@ -205,6 +217,7 @@ def begin(store: "Store", model: ModelIdentity, index_type: str) -> GenerationBu
             status=BUILDING,
         )
         session.add(row)
+    store.forget_vector_files([row.id])  # an id SQLite reused: its old file object must not be trusted
     return GenerationBuild(store, row)
 
 
@@ -215,6 +228,7 @@ def drop_retiring(store: "Store") -> int:
         if retiring:
             session.execute(delete(GenerationRow).where(GenerationRow.id.in_(retiring)))  # embeddings cascade
         known = set(session.execute(select(GenerationRow.id)).scalars())
+    store.forget_vector_files(retiring)
     for path in stray_vector_files(store, known):
         path.unlink(missing_ok=True)
     return len(retiring)
@@ -261,6 +275,11 @@ class GenerationMethods:
         with Session(self._engine) as session:
             row = session.execute(select(GenerationRow.id, GenerationRow.index_version).where(GenerationRow.active)).first()
         return None if row is None else IndexVersion(row[0], row[1])
+
+    def forget_vector_files(self, generation_ids) -> None:
+        """Drop the cached vector-file objects of generations deleted (or ids reused)."""
+        for generation_id in generation_ids:
+            self._files.pop(generation_id, None)
 
     def adopt_generation(self, generation: GenerationRow, vectors: VectorIndex) -> None:
         """Serve a generation just switched to (by :meth:`GenerationBuild.switch`)."""

@@ -24,6 +24,8 @@ for two kinds of probe queries, and ``nprobe`` is raised until both reach the ta
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -31,56 +33,141 @@ import faiss
 import numpy as np
 
 EXACT_INDEX = "IDMap2,Flat"
+EXACT, SQ, PQ = "exact", "sq", "pq"  # kinds of index, by the memory each vector takes
 
 # Probe queries: cosine between a query and the stored vector it was made from.
 IMAGE_QUERY_COSINE = 0.9
 TEXT_QUERY_COSINE = 0.15
 TEXT_GAP_COSINE = 0.8  # how strongly text-like queries lean towards their shared direction
 
+RAM_SHARE = 8  # default memory budget: an eighth of the machine's RAM (see default_memory_budget)
+ID_MAP_BYTES = 48  # per vector: a FAISS id map (hash table: id, slot, bucket pointer)
+SLOT_MAP_BYTES = 8  # per vector: image id -> row of the vector file (storage/vector_file.py)
+
+
+def default_memory_budget() -> int:
+    """An eighth of physical RAM. The index is not the only tenant: the model, the catalog and,
+    above all, the page cache that serves re-ranking reads from the vector file need the rest."""
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        ram = 8 << 30
+    return ram // RAM_SHARE
+
 
 @dataclass(frozen=True)
 class IndexPolicy:
-    """When to leave exact search, and what an approximate index must achieve."""
+    """Which index a collection gets by its size and the memory budget, and what an approximate one must achieve.
+
+    By kind, in order of preference: exact search (float32 in RAM) while a query may
+    read every vector; ``IVF,SQfp16`` (2 bytes per dimension in RAM) while that fits the
+    budget; then IVF with product quantization (``pq_bytes`` bytes a vector, OPQ-rotated
+    if ``opq``) whose candidates are re-ranked exactly with the float16 vectors of the
+    vector file on disk.
+    """
 
     exact_max_bytes: int = 256 << 20  # exact search while it reads at most this per query
+    memory_budget: int | None = None  # bytes the index may take in RAM; None: default_memory_budget()
     target_recall: float = 0.96  # recall@10 both probe kinds must reach (0.95 with a margin)
     probe_queries: int = 200  # per kind; recall is then known to about +-0.01
     cell_size: int = 1024  # vectors per IVF cell at build time (nlist ~ count / 1024, power of 2)
+    pq_cell_size: int = 2048  # PQ codes are 16-32x smaller than fp16 rows: bigger cells cost the same to scan
     max_cell_size: int = 4096  # rebuild with more cells once the average cell has grown past this
     min_train_per_cell: int = 39  # FAISS' own minimum for k-means
     train_per_cell: int = 64  # k-means sample per cell: enough for stable cells, quick to train
+    max_train_vectors: int = 160_000  # k-means cost grows with sample x cells: cap it (39 a cell at 4096 cells)
+    pq_bytes: tuple[int, ...] = (128, 64, 32, 16, 8)  # code sizes to try, largest (most precise) first
+    opq: bool = False  # rotate before PQ (OPQ): see README "what was tried"
+    max_rerank: int = 2048  # candidates a PQ search may re-rank exactly (each a 2 KiB read at 1024-d)
+    min_rerank: int = 16
     seed: int = 0
 
-    def wants_exact(self, count: int, dimension: int) -> bool:
-        return count * dimension * 4 <= self.exact_max_bytes
+    @property
+    def budget(self) -> int:
+        return self.memory_budget if self.memory_budget is not None else default_memory_budget()
 
-    def cells_for(self, count: int) -> int:
-        """A power of two near count / cell_size, with enough points per cell to train."""
-        cells = 2 ** max(0, round(math.log2(max(count / self.cell_size, 1))))
+    def wants_exact(self, count: int, dimension: int) -> bool:
+        return count * dimension * 4 <= self.exact_max_bytes and self.memory_bytes(EXACT, count, dimension) <= self.budget
+
+    def cells_for(self, count: int, kind: str = SQ) -> int:
+        """A power of two near count / cell size, with enough points per cell to train."""
+        size = self.pq_cell_size if kind == PQ else self.cell_size
+        cells = 2 ** max(0, round(math.log2(max(count / size, 1))))
         while cells > 1 and count < cells * self.min_train_per_cell:
             cells //= 2
         return cells
 
-    def plan(self, count: int, dimension: int, current_cells: int | None) -> str | None:
+    def train_size(self, cells: int) -> int:
+        return max(cells * self.min_train_per_cell, min(cells * self.train_per_cell, self.max_train_vectors))
+
+    def memory_bytes(self, kind: str, count: int, dimension: int, code_bytes: int = 0) -> int:
+        """What an index of ``kind`` takes in RAM (estimate: codes, ids, id maps, centroids)."""
+        per_vector = {EXACT: 4 * dimension + 8 + ID_MAP_BYTES, SQ: 2 * dimension + 8 + ID_MAP_BYTES, PQ: code_bytes + 8}
+        cells = 0 if kind == EXACT else self.cells_for(count, kind)
+        fixed = cells * dimension * 4 + (dimension * dimension * 4 if kind == PQ and self.opq else 0)
+        return count * (per_vector[kind] + SLOT_MAP_BYTES) + fixed
+
+    def pq_code_bytes(self, count: int, dimension: int) -> int:
+        """The largest PQ code size that divides the dimension and fits the budget (the smallest if none fits)."""
+        fitting = [m for m in self.pq_bytes if dimension % m == 0]
+        if not fitting:
+            raise ValueError(f"no PQ code size of {self.pq_bytes} divides {dimension} dimensions")
+        for m in fitting:
+            if self.memory_bytes(PQ, count, dimension, m) <= self.budget:
+                return m
+        return fitting[-1]
+
+    def kind_for(self, count: int, dimension: int) -> str:
+        if self.wants_exact(count, dimension):
+            return EXACT
+        if self.memory_bytes(SQ, count, dimension) <= self.budget:
+            return SQ
+        return PQ
+
+    def index_type_for(self, count: int, dimension: int) -> str:
+        kind = self.kind_for(count, dimension)
+        if kind == EXACT:
+            return EXACT_INDEX
+        cells = self.cells_for(count, kind)
+        if kind == SQ:
+            return ivf_type(cells)
+        code = self.pq_code_bytes(count, dimension)
+        return f"OPQ{code},IVF{cells},PQ{code}" if self.opq else f"IVF{cells},PQ{code}"
+
+    def plan(self, count: int, dimension: int, current_type: str) -> str | None:
         """The index type to rebuild into, or None to keep the current one.
 
-        ``current_cells`` is None for the exact index. Hysteresis (exact again only
-        below half the limit, more cells only after 4x growth) keeps a collection near
-        a boundary from being rebuilt at every save.
+        Hysteresis (a smaller-memory kind goes back to a bigger one only below half its
+        limit, more cells only after 4x growth) keeps a collection near a boundary from
+        being rebuilt at every save. Over the budget, it moves to a smaller kind at once.
         """
-        if current_cells is None:
-            if self.wants_exact(count, dimension):
-                return None
-            return ivf_type(self.cells_for(count))
-        if self.wants_exact(2 * count, dimension):
-            return EXACT_INDEX
-        if count > current_cells * self.max_cell_size:
-            return ivf_type(self.cells_for(count))
+        kind, cells = index_kind(current_type)
+        wanted = self.kind_for(count, dimension)
+        order = [EXACT, SQ, PQ]
+        if order.index(wanted) > order.index(kind):
+            return self.index_type_for(count, dimension)
+        if order.index(wanted) < order.index(kind):
+            roomier = self.kind_for(2 * count, dimension)
+            if order.index(roomier) < order.index(kind):
+                return self.index_type_for(count, dimension)
+            return None
+        if kind != EXACT and count > cells * self.max_cell_size * (self.pq_cell_size // self.cell_size if kind == PQ else 1):
+            return self.index_type_for(count, dimension)
         return None
 
 
 def ivf_type(cells: int) -> str:
     return f"IVF{cells},SQfp16"
+
+
+def index_kind(index_type: str) -> tuple[str, int]:
+    """(kind, cells) of an index type string: ("exact", 0), ("sq", 1024), ("pq", 4096)."""
+    if index_type == EXACT_INDEX:
+        return EXACT, 0
+    match = re.search(r"IVF(\d+)(?:_\w+)?,(\w+)", index_type)
+    if match is None:
+        raise ValueError(f"unknown index type {index_type!r}")
+    return (PQ if match.group(2).startswith("PQ") else SQ), int(match.group(1))
 
 
 @dataclass(frozen=True)
@@ -180,6 +267,32 @@ def choose_nprobe(
         else:
             failing = middle
     return nprobe, image, text
+
+
+def choose_rerank(
+    search: Callable[[np.ndarray, int, int], np.ndarray],
+    queries: ProbeQueries,
+    truth: ProbeQueries,
+    cells: int,
+    policy: "IndexPolicy",
+) -> tuple[int, int, float, float]:
+    """(nprobe, re-rank depth, image recall, text recall) for an index whose candidates are
+    re-ranked exactly: nprobe as :func:`choose_nprobe` finds it at the deepest re-ranking,
+    then the depth halved while both kinds still reach the target.
+
+    ``search(queries, nprobe, rerank)`` returns the ids found.
+    """
+    deepest = policy.max_rerank
+    nprobe, image, text = choose_nprobe(lambda q, n: search(q, n, deepest), queries, truth, cells, policy.target_recall)
+    rerank = deepest
+    while rerank // 2 >= max(policy.min_rerank, 1):
+        shallower = rerank // 2
+        shallow_image = recall_at_k(search(queries.image_like, nprobe, shallower), truth.image_like)
+        shallow_text = recall_at_k(search(queries.text_like, nprobe, shallower), truth.text_like)
+        if shallow_image < policy.target_recall or shallow_text < policy.target_recall:
+            break
+        rerank, image, text = shallower, shallow_image, shallow_text
+    return nprobe, rerank, image, text
 
 
 def nprobe_ladder(cells: int) -> list[int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -61,16 +61,23 @@ class GenerationRow(Base):
     index_recall_at_10: Mapped[float | None] = mapped_column(Float, nullable=True)
     index_text_recall_at_10: Mapped[float | None] = mapped_column(Float, nullable=True)
     index_text_queries: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # Schema 7: rows committed to the generation's vector file (storage/vector_file.py), how
+    # many candidates a compressed index re-ranks exactly, and the memory budget it was built for.
+    vector_slots: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    index_rerank: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    index_memory_budget: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class EmbeddingRow(Base):
-    """The vector of one image in one generation, kept so FAISS can always be rebuilt."""
+    """One image has a vector in one generation: row ``slot`` of the generation's vector
+    file (float16 on disk, see storage/vector_file.py), so FAISS can always be rebuilt.
+    ``slot`` -1: the vector was lost (a malformed one at migration); check re-embeds it."""
 
     __tablename__ = "embeddings"
 
     image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
     generation_id: Mapped[int] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"), primary_key=True)
-    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    slot: Mapped[int] = mapped_column(Integer, default=-1, server_default="-1")
 
 
 class LocationRow(Base):

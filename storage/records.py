@@ -107,6 +107,8 @@ class StoreStats:
     database_url: str
     files: dict[str, int] = field(default_factory=dict)
     index_build: "IndexBuild | None" = None  # None: never rebuilt (a plain exact index)
+    memory_budget: int = 0  # bytes the vector index may take in RAM (the policy's budget)
+    index_memory: int = 0  # what the index in service takes (estimate)
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,8 @@ class IndexBuild:
     recall_at_10: float | None = None  # image-like queries
     text_recall_at_10: float | None = None  # text-like queries
     text_queries: str | None = None  # "model": the model's own text vectors; "synthetic": stand-ins
+    rerank: int | None = None  # candidates re-ranked exactly (PQ index), None where scores are exact already
+    memory_budget: int | None = None  # bytes the index was allowed in RAM when built
 
     @property
     def exact(self) -> bool:

@@ -48,6 +48,8 @@ def index_build_of(generation: GenerationRow) -> IndexBuild | None:
         recall_at_10=generation.index_recall_at_10,
         text_recall_at_10=generation.index_text_recall_at_10,
         text_queries=generation.index_text_queries,
+        rerank=generation.index_rerank,
+        memory_budget=generation.index_memory_budget,
     )
 
 
@@ -60,4 +62,6 @@ def index_build_columns(build: IndexBuild) -> dict:
         index_recall_at_10=build.recall_at_10,
         index_text_recall_at_10=build.text_recall_at_10,
         index_text_queries=build.text_queries,
+        index_rerank=build.rerank,
+        index_memory_budget=build.memory_budget,
     )

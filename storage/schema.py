@@ -8,6 +8,9 @@ To change the schema: edit the models, append a migration, bump the version.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
 
 from sqlalchemy import (
     JSON,
@@ -29,12 +32,12 @@ from sqlalchemy import (
 from storage.models import Base, ImageGeoRow, SchemaVersionRow
 
 
-def _add_image_geo(connection: Connection) -> None:
+def _add_image_geo(connection: Connection, _data_dir: Path) -> None:
     """Version 2: raster chips' scene, window and geo metadata (issue 5)."""
     ImageGeoRow.__table__.create(connection, checkfirst=True)
 
 
-def _add_index_runs(connection: Connection) -> None:
+def _add_index_runs(connection: Connection, _data_dir: Path) -> None:
     """Version 3: record each index run and the inputs it could not index (issue 6).
 
     The tables are spelled out here, frozen as they were at version 3, rather than
@@ -65,7 +68,7 @@ def _add_index_runs(connection: Connection) -> None:
     metadata.create_all(connection)
 
 
-def _v4_locations_and_generation_status(connection: Connection) -> None:
+def _v4_locations_and_generation_status(connection: Connection, _data_dir: Path) -> None:
     """Version 4: ``locations`` (each file, archive member or raster chip window that holds an
     image, backfilled from ``images``) and ``generations.status``, for incremental updates,
     prune and resumable reindex (issue 4).
@@ -110,7 +113,7 @@ def _v4_locations_and_generation_status(connection: Connection) -> None:
 
 
 
-def _record_index_builds(connection: Connection) -> None:
+def _record_index_builds(connection: Connection, _data_dir: Path) -> None:
     """Version 5: how each generation's vector index was last built (type, nprobe, measured recall) (issue 8)."""
     for column, kind in (
         ("index_built_vectors", "INTEGER"),
@@ -123,7 +126,7 @@ def _record_index_builds(connection: Connection) -> None:
         connection.execute(text(f"ALTER TABLE generations ADD COLUMN {column} {kind}"))
 
 
-def _record_scene_fingerprints(connection: Connection) -> None:
+def _record_scene_fingerprints(connection: Connection, _data_dir: Path) -> None:
     """Version 6: each chip's scene sha256, checked before its pixels are served (issue 11).
 
     Older chips keep NULL and are checked by recomputing their own sha256 instead. (A
@@ -134,13 +137,61 @@ def _record_scene_fingerprints(connection: Connection) -> None:
         connection.execute(text("ALTER TABLE image_geo ADD COLUMN scene_sha256 VARCHAR(64)"))
 
 
+def _v7_vectors_to_files(connection: Connection, data_dir: Path) -> None:
+    """Version 7: vectors move from fp32 blobs in ``embeddings`` to each generation's fp16
+    vector file (storage/vector_file.py); rows keep their slot (issue 14).
+
+    Streams generation by generation, image by image, so memory stays bounded. Each
+    file is rewritten from its start, so a migration killed half-way (its transaction
+    rolled back) simply runs again. A blob of the wrong size gets slot -1: ``rsclip
+    check`` reports it and ``--repair`` re-embeds the image.
+    """
+    from storage.vector_file import VectorFile  # storage's own module; no model import
+
+    connection.execute(text("ALTER TABLE embeddings ADD COLUMN slot INTEGER NOT NULL DEFAULT -1"))
+    connection.execute(text("ALTER TABLE generations ADD COLUMN vector_slots INTEGER NOT NULL DEFAULT 0"))
+    connection.execute(text("ALTER TABLE generations ADD COLUMN index_rerank INTEGER"))
+    connection.execute(text("ALTER TABLE generations ADD COLUMN index_memory_budget BIGINT"))
+    generations = connection.execute(text("SELECT id, dimension FROM generations ORDER BY id")).all()
+    for generation_id, dimension in generations:
+        vectors = VectorFile(data_dir, generation_id, dimension, committed=0)
+        last_id = -1
+        while True:
+            rows = connection.execute(
+                text(
+                    "SELECT image_id, vector FROM embeddings WHERE generation_id = :g AND image_id > :last"
+                    " ORDER BY image_id LIMIT 4096"
+                ),
+                {"g": generation_id, "last": last_id},
+            ).all()
+            if not rows:
+                break
+            last_id = rows[-1][0]
+            good = [(image_id, blob) for image_id, blob in rows if blob is not None and len(blob) == 4 * dimension]
+            if not good:
+                continue
+            ids = np.array([image_id for image_id, _ in good], dtype=np.int64)
+            block = np.frombuffer(b"".join(bytes(blob) for _, blob in good), dtype=np.float32).reshape(len(good), dimension)
+            start, end = vectors.write(ids, block)
+            vectors.commit(end)
+            connection.execute(
+                text("UPDATE embeddings SET slot = :slot WHERE generation_id = :g AND image_id = :i"),
+                [{"slot": start + n, "g": generation_id, "i": int(i)} for n, i in enumerate(ids)],
+            )
+        connection.execute(
+            text("UPDATE generations SET vector_slots = :n WHERE id = :g"), {"n": vectors.committed, "g": generation_id}
+        )
+    connection.execute(text("ALTER TABLE embeddings DROP COLUMN vector"))
+
+
 # MIGRATIONS[n] upgrades a database from version n + 1 to n + 2.
-MIGRATIONS: list[Callable[[Connection], None]] = [
+MIGRATIONS: list[Callable[[Connection, Path], None]] = [
     _add_image_geo,
     _add_index_runs,
     _v4_locations_and_generation_status,
     _record_index_builds,
     _record_scene_fingerprints,
+    _v7_vectors_to_files,
 ]
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 
@@ -153,9 +204,10 @@ class SchemaTooNewError(RuntimeError):
     pass
 
 
-def ensure_schema(engine: Engine) -> int:
+def ensure_schema(engine: Engine, data_dir: Path | None = None) -> int:
     """Return the schema version after creating or migrating the database.
 
+    ``data_dir`` holds the files beside the catalog (migration 7 writes vector files there).
     On PostgreSQL, processes on several machines may open a new catalog at once (two
     replicas starting): a transaction-scoped advisory lock lets one create it while the
     others wait, then find it made. SQLite's write transaction already serialises them.
@@ -176,6 +228,6 @@ def ensure_schema(engine: Engine) -> int:
         if version == CURRENT_VERSION:
             return version  # opening an up-to-date catalog writes nothing (readers on full or read-only disks)
         for migrate in MIGRATIONS[version - 1 :]:
-            migrate(connection)
+            migrate(connection, Path(data_dir) if data_dir is not None else Path("."))
         connection.execute(SchemaVersionRow.__table__.update().values(version=CURRENT_VERSION))
         return CURRENT_VERSION

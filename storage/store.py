@@ -5,10 +5,13 @@ Invariants (checked and restored by :meth:`Store.reconcile` whenever a store ope
 - FAISS holds exactly the ids the catalog holds for that generation;
 - the generation records the model (name, weight fingerprint, dimension).
 
-Order of writes: a batch of rows and their vectors is committed to SQLite in one
-transaction first, then added to FAISS in memory; FAISS is saved atomically at
-checkpoints. A crash between the two loses nothing, because the catalog keeps the
-vectors and the next open re-adds whatever the saved FAISS file lacks.
+Order of writes: a batch's vectors are appended to the generation's vector file
+(float16, fsynced; see ``storage/vector_file.py``) past its committed length; then its
+rows, each naming its vector's slot, and the new committed length are committed to
+the catalog in one transaction; then the vectors are added to FAISS in memory; FAISS
+is saved atomically at checkpoints. A crash anywhere loses nothing committed: rows
+past the committed length are never read, and the next open re-adds from the vector
+file whatever the saved FAISS file lacks.
 
 Where each image's content lives (and incremental updates, prune) is in
 ``storage/locations.py``; building a new generation beside this one and switching
@@ -35,9 +38,10 @@ from storage.killpoints import kill_point
 from storage.locations import LocationMethods, part_of, point, release
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
 from storage.index_policy import IndexPolicy
-from storage.records import Hit, ImageRecord, ModelIdentity, NewImage, SearchFilters, StoreStats
+from storage.records import Hit, ImageRecord, IndexBuild, ModelIdentity, NewImage, SearchFilters, StoreStats
 from storage.row_mapping import image_record, image_row, index_build_columns, index_build_of, model_identity_of
 from storage.runs import RunLog
+from storage.vector_file import STORED_DTYPE, VectorFile
 from storage.vectors import TextQueries, VectorIndex
 from storage.write_errors import guard_writes
 from storage.write_lock import LOCK_FILE  # noqa: F401 (re-exported)
@@ -66,6 +70,7 @@ class Store(LocationMethods, GenerationMethods):
         writable: bool = False,
         recover: bool = True,
         index_policy: IndexPolicy | None = None,
+        progress: bool = False,
     ):
         self.data_dir = Path(data_dir)
         if not writable and not self.data_dir.is_dir():
@@ -75,6 +80,8 @@ class Store(LocationMethods, GenerationMethods):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.writable = writable
         self.index_policy = index_policy or IndexPolicy()
+        self.progress = progress  # progress bars while (re)building the vector index
+        self._files: dict[int, VectorFile] = {}  # generation id -> its vector file (one writer object each)
         self._text_queries: TextQueries = None
         self._lock = write_lock.acquire(self.data_dir, catalog_url(self.data_dir, database_url)) if writable else None
         try:
@@ -140,6 +147,7 @@ class Store(LocationMethods, GenerationMethods):
                 )
                 session.add(generation)
             self._generation, self._vectors = generation, vectors
+            vectors.source = self.vector_file(generation)
             return
         current = model_identity_of(self._generation)
         if current.fingerprint != identity.fingerprint or current.dimension != identity.dimension:
@@ -173,22 +181,27 @@ class Store(LocationMethods, GenerationMethods):
             raise ValueError(f"{len(images)} images but {len(vectors)} vectors")
         if not images:
             return []
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        # as stored (float16), so the index scores exactly what the vector file holds
+        vectors = np.ascontiguousarray(vectors, dtype=STORED_DTYPE).astype(np.float32)
         if vectors.shape[1] != self._generation.dimension:
             raise ValueError(f"vectors have {vectors.shape[1]} dimensions, the index {self._generation.dimension}")
+        file = self.vector_file(self._generation)
         with Session(self._engine) as session, session.begin():
             rows = [image_row(image) for image in images]
             session.add_all(rows)
             session.flush()
             ids = [row.id for row in rows]
+            start, end = file.write(np.asarray(ids, dtype=np.int64), vectors)  # durable before the commit
             session.add_all(
-                EmbeddingRow(image_id=image_id, generation_id=self._generation.id, vector=vector.tobytes())
-                for image_id, vector in zip(ids, vectors)
+                EmbeddingRow(image_id=image_id, generation_id=self._generation.id, slot=start + n)
+                for n, image_id in enumerate(ids)
             )
+            session.execute(update(GenerationRow).where(GenerationRow.id == self._generation.id).values(vector_slots=end))
             # the new content's files; content they held before goes if no file holds it now
             placed = [(i.source, i.member, part_of(i, recipe), i.byte_size, i.mtime, n) for i, n in zip(images, ids)]
             replaced = point(session, placed)
             removed = release(session, replaced)
+        file.commit(end)
         self._vectors.add(np.asarray(ids, dtype=np.int64), vectors)
         self._vectors.remove(np.asarray(removed, dtype=np.int64))
         return ids
@@ -199,15 +212,19 @@ class Store(LocationMethods, GenerationMethods):
         self._require_writable()
         if self._generation is None:
             return
-        rebuilt = self._vectors.rebuild_if_needed(self.index_policy, self._text_queries)
+        rebuilt = self._vectors.rebuild_if_needed(self.index_policy, self._text_queries, self.progress)
         build = None
         if rebuilt is not None:
             self._vectors, build = rebuilt  # searches already running finish on the old index
         self._vectors.save(self.vectors_path(self._generation))
+        kill_point("store.save")
+        self.record_build(build)
+
+    def record_build(self, build: IndexBuild | None) -> None:
+        """Record that the active generation's FAISS file was saved (and how it was built, if it was)."""
         values = dict(vector_count=self._vectors.count, index_version=GenerationRow.index_version + 1)
         if build is not None:
             values.update(index_build_columns(build))
-        kill_point("store.save")
         with Session(self._engine) as session, session.begin():
             session.execute(update(GenerationRow).where(GenerationRow.id == self._generation.id).values(**values))
         self._generation = self._load_active_generation()
@@ -246,12 +263,19 @@ class Store(LocationMethods, GenerationMethods):
         return 0 < int(image_id) <= largest
 
     def vector(self, image_id: int) -> np.ndarray | None:
-        if self._vectors is None:
+        """The stored vector of an image (from the vector file), or None if it has none."""
+        if self._generation is None:
             return None
-        try:
-            return self._vectors.reconstruct(image_id)
-        except RuntimeError:
+        with Session(self._engine) as session:
+            slot = session.execute(
+                select(EmbeddingRow.slot).where(
+                    EmbeddingRow.image_id == int(image_id), EmbeddingRow.generation_id == self._generation.id
+                )
+            ).scalar_one_or_none()
+        file = self.vector_file(self._generation)
+        if slot is None or not 0 <= slot < file.committed:
             return None
+        return file.rows(np.array([slot]))[0]
 
     def iter_vectors(self, chunk_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every stored vector of the active generation as (ids, vectors) chunks, in id order.
@@ -260,7 +284,7 @@ class Store(LocationMethods, GenerationMethods):
         in bounded memory however large the index.
         """
         if self._generation is not None:
-            yield from generations.stream_vectors(self, self._generation.id, chunk_size)
+            yield from generations.stream_vectors(self, self._generation, chunk_size)
 
     def matching_ids(self, filters: SearchFilters) -> np.ndarray:
         """Ids of the items that pass ``filters`` (SQL on indexed columns)."""
@@ -303,6 +327,7 @@ class Store(LocationMethods, GenerationMethods):
                 session.execute(select(ImageRow.source, func.count()).group_by(ImageRow.source)).all()
             )
         files = {p.name: p.stat().st_size for p in sorted(self.data_dir.iterdir()) if p.is_file()}
+        vectors = self._vectors
         return StoreStats(
             items=sum(sources.values()),
             vectors=0 if self._vectors is None else self._vectors.count,
@@ -314,6 +339,10 @@ class Store(LocationMethods, GenerationMethods):
             database_url=shown_url(self.database_url),
             files=files,
             index_build=None if self._generation is None else index_build_of(self._generation),
+            memory_budget=self.index_policy.budget,
+            index_memory=0 if vectors is None else self.index_policy.memory_bytes(
+                vectors.kind, vectors.count, vectors.dimension, vectors.code_bytes
+            ),
         )
 
     # -- consistency ----------------------------------------------------------
@@ -325,20 +354,16 @@ class Store(LocationMethods, GenerationMethods):
         if self._generation is None:
             return 0, 0
         newest = self.newest_image_id()  # read first: what is committed after it is caught next time
-        with Session(self._engine) as session:
-            catalog_ids = np.fromiter(
-                session.execute(
-                    select(EmbeddingRow.image_id).where(EmbeddingRow.generation_id == self._generation.id)
-                ).scalars(),
-                dtype=np.int64,
-            )
+        catalog_ids = generations.catalog_ids(self, self._generation.id)  # those with a readable vector
         index_ids = self._vectors.ids()
+        if len(index_ids) == 0 and len(catalog_ids) > 0:
+            rebuilt = self._rebuild_from_file(catalog_ids)
+            self._reconciled_through = newest
+            return rebuilt, 0
         orphans = np.setdiff1d(index_ids, catalog_ids, assume_unique=True)
         missing = np.setdiff1d(catalog_ids, index_ids, assume_unique=True)
         removed = self._vectors.remove(orphans)
-        for start in range(0, len(missing), 4096):
-            chunk = missing[start : start + 4096]
-            ids, vectors = self._load_vectors(chunk)
+        for ids, vectors in self.vector_file(self._generation).chunks(missing, 4096):
             self._vectors.add(ids, vectors)
         if len(missing) or removed:
             log.warning("reconciled %s: %d vectors re-added, %d orphans removed", self.data_dir, len(missing), removed)
@@ -346,6 +371,29 @@ class Store(LocationMethods, GenerationMethods):
                 self.save()
         self._reconciled_through = newest
         return len(missing), removed
+
+    def _rebuild_from_file(self, catalog_ids: np.ndarray) -> int:
+        """An empty index (its file lost or unreadable) is built from the vector file at once,
+        as the type the collection's size calls for: never every vector into exact search first."""
+        policy = self.index_policy
+        index_type = policy.index_type_for(len(catalog_ids), self._generation.dimension)
+        file = self.vector_file(self._generation)
+        log.warning("rebuilding the vector index of %s from its vector file (%d vectors)", self.data_dir, len(catalog_ids))
+        self._vectors, build = VectorIndex.build(index_type, catalog_ids, file, policy, self._text_queries, self.progress)
+        if self.writable:
+            self._vectors.save(self.vectors_path(self._generation))
+            self.record_build(build)
+        return len(catalog_ids)
+
+    def vector_file(self, generation: GenerationRow) -> VectorFile:
+        """The vector file of a generation: one object per generation, so that every writer
+        (index run, reindex, repair) appends after the rows the others committed."""
+        file = self._files.get(generation.id)
+        if file is None:
+            file = self._files[generation.id] = VectorFile(
+                self.data_dir, generation.id, generation.dimension, generation.vector_slots or 0
+            )
+        return file
 
     def newest_image_id(self) -> int:
         """The highest image id in the catalog (0 when empty): one index lookup."""
@@ -383,8 +431,9 @@ class Store(LocationMethods, GenerationMethods):
             except RuntimeError:
                 if not self.vectors_path(generation).exists():
                     continue  # a reindex deleted it between the check and the read: look again
-                log.warning("%s cannot be read; rebuilding it from the catalog", self.vectors_path(generation))
+                log.warning("%s cannot be read; rebuilding it from the vector file", self.vectors_path(generation))
                 self._generation, self._vectors = generation, VectorIndex.create(generation.dimension)
+                self._vectors.source = self.vector_file(generation)
             if recover:
                 self.reconcile()
             current = self._load_active_generation()
@@ -401,24 +450,10 @@ class Store(LocationMethods, GenerationMethods):
 
     def _open_vectors(self, generation: GenerationRow) -> VectorIndex:
         path = self.vectors_path(generation)
-        if not path.is_file():
-            return VectorIndex.create(generation.dimension)
-        vectors = VectorIndex.load(path)
+        self._files.pop(generation.id, None)  # its committed length as the catalog says now
+        vectors = VectorIndex.load(path) if path.is_file() else VectorIndex.create(generation.dimension)
         if vectors.dimension != generation.dimension:
             raise RuntimeError(f"{path.name} holds {vectors.dimension}-d vectors, the generation {generation.dimension}-d")
+        vectors.source = self.vector_file(generation)
+        vectors.rerank = generation.index_rerank
         return vectors
-
-    def _load_vectors(self, image_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        with Session(self._engine) as session:
-            rows = session.execute(
-                select(EmbeddingRow.image_id, EmbeddingRow.vector).where(
-                    EmbeddingRow.generation_id == self._generation.id,
-                    EmbeddingRow.image_id.in_([int(i) for i in image_ids]),
-                )
-            ).all()
-        well_formed = [row for row in rows if len(row[1]) == 4 * self._generation.dimension]
-        if len(well_formed) < len(rows):
-            log.warning("%d stored vector(s) are malformed; run `rsclip check --repair`", len(rows) - len(well_formed))
-        ids = np.array([row[0] for row in well_formed], dtype=np.int64)
-        vectors = np.frombuffer(b"".join(row[1] for row in well_formed), dtype=np.float32)
-        return ids, vectors.reshape(len(well_formed), self._generation.dimension)

@@ -24,7 +24,6 @@ from sqlalchemy.pool import NullPool
 POSTGRES_URL_ENV = "RSCLIP_TEST_POSTGRES_URL"
 CATALOGS = ("sqlite", "postgresql")
 UNAVAILABLE = "PostgreSQL catalog NOT TESTED"
-_SCHEMA_NUMBERS = itertools.count()
 
 
 def postgres_unavailable(why: str):
@@ -32,6 +31,11 @@ def postgres_unavailable(why: str):
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{UNAVAILABLE} under CI: {why}", pytrace=False)
     pytest.skip(f"{UNAVAILABLE}: {why}")
+
+
+# One counter for the whole run: a schema name is never reused, so a lock a finished test's
+# lingering connection still holds (session advisory locks are keyed by schema) cannot refuse a later test.
+_SCHEMA_NUMBERS = itertools.count()
 
 
 class PostgresSchemas:
@@ -42,7 +46,6 @@ class PostgresSchemas:
         self.made: list[str] = []
 
     def new_url(self) -> str:
-        # One counter for the whole run: a session's schemas stay while each test makes its own.
         schema = f"rsclip_t{os.getpid()}_{next(_SCHEMA_NUMBERS)}"
         with self.admin.begin() as connection:
             connection.execute(text(f"CREATE SCHEMA {schema}"))
@@ -152,3 +155,10 @@ def catalog_sql(data_dir: Path, script: str, **params) -> list[tuple]:
     finally:
         engine.dispose()
     return rows
+
+
+def catalog_dialect(data_dir: Path) -> str:
+    """Which engine holds ``data_dir``'s catalog: ``sqlite`` or ``postgresql``."""
+    import storage.catalog
+
+    return make_url(storage.catalog.default_database_url(Path(data_dir))).get_backend_name()

@@ -6,7 +6,16 @@ import argparse
 import logging
 
 from encoder.runtime import PRECISIONS, Runtime
-from service.settings import ENV_BATCH_SIZE, ENV_DATA_DIR, ENV_DATABASE_URL, ENV_DEVICE, ENV_MODEL, ENV_PRECISION, Settings
+from service.settings import (
+    ENV_BATCH_SIZE,
+    ENV_DATA_DIR,
+    ENV_DATABASE_URL,
+    ENV_DEVICE,
+    ENV_MEMORY_BUDGET,
+    ENV_MODEL,
+    ENV_PRECISION,
+    Settings,
+)
 from storage import Store, StoreNotFoundError
 
 log = logging.getLogger(__name__)
@@ -26,6 +35,12 @@ def add_common(parser: argparse.ArgumentParser, *, model_help: str = MODEL_FOR_Q
         "--database-url",
         metavar="URL",
         help=f"SQLAlchemy URL of the catalog; default SQLite in the data directory (env ${ENV_DATABASE_URL})",
+    )
+    parser.add_argument(
+        "--memory-budget",
+        metavar="SIZE",
+        help="RAM the vector index may take (e.g. 4G); it picks exact search, IVF,SQfp16 or IVF+PQ with exact "
+        f"re-ranking to fit; default an eighth of this machine's RAM (env ${ENV_MEMORY_BUDGET})",
     )
 
 
@@ -66,6 +81,7 @@ def settings_from(args) -> Settings:
         device=getattr(args, "device", None),
         precision=getattr(args, "precision", None),
         batch_size=getattr(args, "batch_size", None),
+        memory_budget=getattr(args, "memory_budget", None),
     )
 
 
@@ -78,13 +94,20 @@ def _require_index(settings: Settings) -> None:
 
 def open_existing(settings: Settings) -> Store:
     _require_index(settings)
-    return Store(settings.data_dir, database_url=settings.database_url)
+    return Store(settings.data_dir, database_url=settings.database_url, index_policy=settings.index_policy())
 
 
-def open_writable(settings: Settings, *, recover: bool = True) -> Store:
+def open_writable(settings: Settings, *, recover: bool = True, progress: bool = False) -> Store:
     """An existing index, with the directory's write lock (a second writer is refused)."""
     _require_index(settings)
-    return Store(settings.data_dir, database_url=settings.database_url, writable=True, recover=recover)
+    return Store(
+        settings.data_dir,
+        database_url=settings.database_url,
+        writable=True,
+        recover=recover,
+        index_policy=settings.index_policy(),
+        progress=progress,
+    )
 
 
 def load_model(model: str, runtime: Runtime):

@@ -53,7 +53,13 @@ def run(args, settings: Settings) -> int:
     raster = raster_options(args)
     refuse_unmatched_stack(args.paths, raster, limits_from(args))
     check_ray(args)
-    with Store(settings.data_dir, database_url=settings.database_url, writable=True) as store:
+    with Store(
+        settings.data_dir,
+        database_url=settings.database_url,
+        writable=True,
+        index_policy=settings.index_policy(),
+        progress=not args.quiet,
+    ) as store:
         recorded = store.model.model_id if store.model else None
         runtime = settings.runtime()
         encoder = load_model(settings.model or recorded or settings.model_for_new_index(), runtime)

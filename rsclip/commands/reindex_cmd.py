@@ -33,7 +33,7 @@ def run(args, settings: Settings) -> int:
     from service.searcher import model_identity
 
     check_ray(args)
-    with open_writable(settings) as store:
+    with open_writable(settings, progress=not args.quiet) as store:
         if store.model is None:
             raise StoreNotFoundError(f"The index at {settings.data_dir} is empty: nothing to reindex.")
         old = store.model

@@ -36,6 +36,8 @@ def stats_json(stats: StoreStats) -> dict:
         "index_type": stats.index_type,
         "index_version": stats.index_version,
         "index_build": None if stats.index_build is None else asdict(stats.index_build),
+        "memory_budget": stats.memory_budget,
+        "index_memory": stats.index_memory,
         "disk_bytes": stats.disk_bytes,
         "database_url": stats.database_url,
     }
@@ -74,6 +76,8 @@ def run(args, settings: Settings) -> int:
     print(f"index type     : {stats.index_type or '-'} (version {stats.index_version})")
     if stats.index_build is not None:
         print(f"index quality  : {describe_build(stats.index_build)}")
+    print(f"index memory   : {_human_bytes(stats.index_memory)} of a {_human_bytes(stats.memory_budget)} budget "
+          "(--memory-budget; default an eighth of RAM)")
     print(f"disk use       : {_human_bytes(stats.disk_bytes)}")
     print(f"sources        : {len(stats.sources)}")
     for source, count in sorted(stats.sources.items(), key=lambda item: -item[1])[:20]:
@@ -87,9 +91,10 @@ def describe_build(build: IndexBuild) -> str:
     if build.exact:
         return f"exact search (recall 1.0), {built}"
     text = "text" if build.text_queries == "model" else "synthetic text-like"
+    rerank = f", {build.rerank} candidates re-ranked exactly from the vector file" if build.rerank else ""
     return (
         f"recall@10 vs exact {build.recall_at_10:.3f} for image queries, {build.text_recall_at_10:.3f} for "
-        f"{text} queries, at nprobe {build.nprobe}; {built}"
+        f"{text} queries, at nprobe {build.nprobe}{rerank}; {built}"
     )
 
 

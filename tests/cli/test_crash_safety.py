@@ -169,7 +169,7 @@ def test_a_reindex_killed_at_any_stage_leaves_one_generation_in_service_and_is_r
     if switched:  # the switch happened; the next writer deletes the old generation
         with Store(data_dir, writable=True):
             pass
-        assert sorted(p.name for p in data_dir.glob("vectors-g*")) == ["vectors-g2.faiss"]
+        assert sorted(p.name for p in data_dir.glob("vectors-g*")) == ["vectors-g2.f16", "vectors-g2.faiss", "vectors-g2.ids"]
     else:
         summary = run_in_process(capsys, "reindex", "--data-dir", data_dir, "--model", second_checkpoint)
         assert summary["switched"] and summary["resumed_with"] == (4 if "batch" in kill_at else 7)

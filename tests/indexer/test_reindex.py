@@ -55,7 +55,7 @@ def test_reindex_with_a_model_of_another_dimension_switches_every_image_to_it(in
             from PIL import Image
 
             top = searcher.search_image(Image.open(io.BytesIO(data)), k=1)[0]
-            assert (top.image.source, top.image.member, round(top.score, 4)) == (source, member, 1.0)
+            assert (top.image.source, top.image.member, round(top.score, 2)) == (source, member, 1.0)  # fp16 stored
         assert check_store(store).ok
     assert [path.name for path in data_dir.glob("vectors-g*.faiss")] == [f"vectors-g{report.generation_id}.faiss"]
     assert [g.id for g in list_generations(Store(data_dir))] == [report.generation_id]

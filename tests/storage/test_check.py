@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -83,10 +85,26 @@ def test_each_faiss_disagreement_is_reported_and_repaired_from_the_catalog(data_
     assert after.faiss_vectors == 5
 
 
-def test_a_malformed_catalog_vector_is_reported_and_deleted(data_dir):
-    sql(data_dir, "UPDATE embeddings SET vector = :vector WHERE image_id = 2", vector=b"\x00" * 8)
+def zero_row_of_image_2(data_dir):
+    with open(data_dir / "vectors-g1.f16", "r+b") as handle:  # image 2 is row 1; 8-d fp16 rows
+        handle.seek(1 * 8 * 2)
+        handle.write(b"\x00" * 16)
+
+
+@pytest.mark.parametrize(
+    "damage, code",
+    [
+        (zero_row_of_image_2, "catalog-vectors-malformed"),
+        (lambda d: sql(d, "UPDATE embeddings SET slot = 99 WHERE image_id = 2"), "catalog-vectors-malformed"),
+        (lambda d: sql(d, "UPDATE embeddings SET slot = 0 WHERE image_id = 2"), "catalog-vectors-malformed"),
+        (lambda d: os.truncate(d / "vectors-g1.f16", 4 * 8 * 2), "vector-file-short"),
+    ],
+    ids=["zeroed-row", "slot-past-the-end", "row-of-another-image", "truncated-file"],
+)
+def test_a_malformed_stored_vector_is_reported_and_deleted(data_dir, damage, code):
+    damage(data_dir)
     report, _, after = check_and_repair(data_dir)
-    assert "catalog-vectors-malformed" in codes(report)
+    assert code in codes(report)
     # Without a re-embedding step (no files here) the image is left without a vector, and says so.
     assert codes(after) == {"images-without-vector"}
 
@@ -103,7 +121,9 @@ def test_leftover_files_and_retired_generations_are_reported_and_deleted(data_di
     (data_dir / ".vectors-g1.faiss.abc.tmp").write_bytes(b"half a save")
     report, _, after = check_and_repair(data_dir)
     assert "stray-files" in codes(report) and after.ok
-    assert sorted(p.name for p in data_dir.iterdir() if "vectors" in p.name) == ["vectors-g1.faiss"]
+    assert sorted(p.name for p in data_dir.iterdir() if "vectors" in p.name) == [
+        "vectors-g1.f16", "vectors-g1.faiss", "vectors-g1.ids"
+    ]
 
 
 def test_an_image_no_file_holds_is_reported_and_removed(data_dir):

@@ -105,7 +105,7 @@ def test_a_generation_left_retiring_by_a_crash_is_deleted_on_the_next_writable_o
         assert len(list_generations(reader)) == 2  # readers never delete anything
     with Store(data_dir, writable=True) as writer:
         assert [g.id for g in list_generations(writer)] == [build.id]
-    assert [p.name for p in data_dir.glob("vectors-g*")] == [f"vectors-g{build.id}.faiss"]
+    assert sorted(p.name for p in data_dir.glob("vectors-g*")) == [f"vectors-g{build.id}.{ext}" for ext in ("f16", "faiss", "ids")]
 
 
 def test_vectors_of_the_wrong_dimension_are_refused_by_a_build(data_dir):

@@ -11,6 +11,7 @@ from storage import GeoInfo, ModelIdentity, NewImage, SearchFilters, Store
 from storage.schema import CURRENT_VERSION
 from tests.catalogs import catalog_sql
 from tests.storage.test_index_build_migration import DROP_INDEX_BUILD_COLUMNS
+from tests.storage.test_vector_file_migration import downgrade_to_version_5
 
 pytestmark = pytest.mark.both_catalogs
 
@@ -114,6 +115,7 @@ def test_geo_metadata_round_trips_through_the_catalog(store):
 
 def test_version_1_catalog_is_migrated_to_hold_geo_rows(tmp_path, store):
     store.close()
+    downgrade_to_version_5(tmp_path / "data")
     catalog_sql(
         tmp_path / "data",
         "DROP TABLE image_geo; DROP TABLE index_failures; DROP TABLE index_runs;"  # later versions' additions,

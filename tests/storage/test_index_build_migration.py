@@ -40,7 +40,7 @@ def test_catalog_from_before_the_migration_gains_index_build_columns_and_keeps_i
 
     # Run the migration itself (other migrations, before or after it, are not ours to replay).
     with create_engine(f"sqlite:///{catalog}").begin() as connection:
-        _record_index_builds(connection)
+        _record_index_builds(connection, None)
 
     assert set(NEW_COLUMNS) <= _columns(catalog)
     assert _record_index_builds in MIGRATIONS

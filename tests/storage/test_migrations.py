@@ -12,12 +12,14 @@ from tests.catalogs import catalog_sql
 from tests.storage.test_check import saved_index
 from tests.storage.test_index_build_migration import DROP_INDEX_BUILD_COLUMNS
 from tests.storage.test_store import unit_vectors
+from tests.storage.test_vector_file_migration import downgrade_to_version_5
 
 pytestmark = pytest.mark.both_catalogs
 
 
 def downgrade_to_version_1(data_dir) -> None:
     """Make the catalog look like one rsclip-search 0.1 wrote: no geo rows, locations, generation status."""
+    downgrade_to_version_5(data_dir)
     catalog_sql(
         data_dir,
         """
@@ -43,7 +45,7 @@ def test_a_version_1_catalog_gets_a_location_per_image_and_stays_consistent(tmp_
         assert store.recorded_location("/archive.zip", "chip_2.png").byte_size == 102
         assert check_store(store).ok
     assert catalog_sql(tmp_path / "data", "select version from schema_version") == [(CURRENT_VERSION,)]
-    assert CURRENT_VERSION == 6
+    assert CURRENT_VERSION == 7
     assert catalog_sql(tmp_path / "data", "select status from generations") == [("ready",)]
 
 
@@ -58,7 +60,7 @@ def test_a_path_indexed_twice_under_version_1_keeps_only_its_newest_content(tmp_
         repair_store(store, report)
         assert check_store(store).ok and store.count() == 2
         assert store.vector(1) is None
-        np.testing.assert_allclose(store.vector(2), unit_vectors(3)[1], atol=1e-6)
+        np.testing.assert_allclose(store.vector(2), unit_vectors(3)[1], atol=1e-3)  # stored as float16 since schema 7
 
 
 def test_raster_chips_of_a_version_3_catalog_get_one_location_per_window(tmp_path, encoder):
@@ -66,6 +68,7 @@ def test_raster_chips_of_a_version_3_catalog_get_one_location_per_window(tmp_pat
 
     path = write_geotiff(tmp_path / "s.tif", textured((3, 300, 300), 0, 3000))
     index_into(tmp_path / "data", encoder, [path])
+    downgrade_to_version_5(tmp_path / "data")
     catalog_sql(
         tmp_path / "data",
         "DROP TABLE locations; ALTER TABLE generations DROP COLUMN status; UPDATE schema_version SET version = 3;"

@@ -12,6 +12,7 @@ from storage import runs as run_log
 from storage.schema import CURRENT_VERSION
 from tests.catalogs import catalog_sql
 from tests.storage.test_index_build_migration import DROP_INDEX_BUILD_COLUMNS
+from tests.storage.test_vector_file_migration import downgrade_to_version_5
 
 pytestmark = pytest.mark.both_catalogs
 
@@ -33,6 +34,7 @@ def _store_with_one_image(data_dir) -> None:
 
 def test_a_catalog_from_before_the_run_log_is_migrated_and_keeps_its_images(tmp_path):
     _store_with_one_image(tmp_path)
+    downgrade_to_version_5(tmp_path)
     catalog_sql(  # make it what version 2 wrote
         tmp_path,
         "DROP TABLE index_failures; DROP TABLE index_runs;"

@@ -39,7 +39,7 @@ def test_added_images_are_found_by_their_own_vector_with_metadata(store):
     hits = store.search(vectors[3], k=2)[0]
     assert hits[0].image.id == ids[3]
     assert hits[0].image.member == "chip_3.png"
-    assert hits[0].score == pytest.approx(1.0, abs=1e-5)
+    assert hits[0].score == pytest.approx(1.0, abs=1e-3)  # the stored vector is float16
 
 
 def test_catalog_ids_and_faiss_ids_are_the_same(store):

@@ -25,7 +25,7 @@ def test_iter_vectors_yields_every_vector_in_id_order_in_chunks(tmp_path):
         chunks = list(store.iter_vectors(chunk_size=2))
     assert [len(chunk_ids) for chunk_ids, _ in chunks] == [2, 2, 1]
     assert np.concatenate([chunk_ids for chunk_ids, _ in chunks]).tolist() == ids
-    assert np.array_equal(np.concatenate([chunk for _, chunk in chunks]), vectors)
+    assert np.array_equal(np.concatenate([chunk for _, chunk in chunks]), vectors.astype(np.float16).astype(np.float32))
 
 
 def test_iter_vectors_of_an_empty_store_yields_nothing(tmp_path):

@@ -1,0 +1,170 @@
+"""The vectors of one generation on disk: the source of truth the FAISS index is built from.
+
+Two append-only files per generation, row ``slot`` of each belonging together:
+
+- ``vectors-g{id}.f16``: the vectors as float16 (2 bytes per dimension, 2 KiB at 1024-d);
+- ``vectors-g{id}.ids``: the image id of each row (int64).
+
+How many rows are real is the generation's ``vector_slots`` in the catalog (the
+committed length). Order of writes, which makes a kill at any point harmless: rows
+are written past the committed length and fsynced first; then one catalog transaction
+commits the images, their embedding rows (each naming its slot) and the new length.
+A kill before that commit leaves only rows past the committed length, which nothing
+references and the next append overwrites; after it, the rows are on disk already.
+
+Readers memory-map the files up to the committed length they know, so a re-ranking
+query reads a few candidate rows from the page cache or disk, never the whole file
+into RAM. An image id may own several rows over time (SQLite reuses the id of a
+deleted last row); the latest committed one is its vector.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+STORED_DTYPE = np.float16
+_ID_DTYPE = np.int64
+SUFFIXES = (".f16", ".ids")
+
+
+def vector_file_paths(data_dir: Path, generation_id: int) -> tuple[Path, Path]:
+    stem = Path(data_dir) / f"vectors-g{generation_id}"
+    return stem.with_suffix(".f16"), stem.with_suffix(".ids")
+
+
+def _fsync_write(path: Path, offset: int, payload: bytes) -> None:
+    """Write ``payload`` at ``offset``, cutting off whatever lay past the committed rows, and fsync."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        os.ftruncate(fd, offset)
+        os.pwrite(fd, payload, offset)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class VectorFile:
+    """fp16 rows and their image ids, memory-mapped up to the committed length."""
+
+    def __init__(self, data_dir: Path, generation_id: int, dimension: int, committed: int):
+        self.vectors_path, self.ids_path = vector_file_paths(data_dir, generation_id)
+        self.dimension = dimension
+        self.committed = int(committed)
+        self._mapped: tuple[int, np.ndarray, np.ndarray] | None = None  # (rows, vectors, ids)
+        self._slot_of = np.full(0, -1, dtype=np.int64)  # image id -> its latest slot (-1: none)
+        self._indexed = 0  # slots [0, _indexed) are in _slot_of
+
+    # -- writing (one writer: the holder of the data directory's lock) ---------
+    def write(self, ids: np.ndarray, vectors: np.ndarray) -> tuple[int, int]:
+        """Write rows past the committed length, durably. Returns their slots [start, end).
+
+        They count only once the caller commits ``end`` as the new length (:meth:`commit`).
+        """
+        ids = np.ascontiguousarray(ids, dtype=_ID_DTYPE)
+        rows = np.ascontiguousarray(vectors, dtype=STORED_DTYPE)
+        if rows.ndim != 2 or rows.shape[1] != self.dimension or len(rows) != len(ids):
+            raise ValueError(f"expected {len(ids)} rows of {self.dimension} dimensions, got {rows.shape}")
+        start = self.committed
+        _fsync_write(self.vectors_path, start * self.dimension * 2, rows.tobytes())
+        _fsync_write(self.ids_path, start * 8, ids.tobytes())
+        return start, start + len(ids)
+
+    def commit(self, end: int) -> None:
+        """The catalog committed rows up to ``end``: they are readable from now on."""
+        self.committed = max(self.committed, int(end))
+
+    # -- reading --------------------------------------------------------------
+    def _maps(self) -> tuple[np.ndarray, np.ndarray]:
+        """Memory maps of the committed rows (of those the files really hold, if they lost some:
+        ``rsclip check`` reports that)."""
+        if self._mapped is None or self._mapped[0] != self.committed:
+            rows = min(self.committed, self.readable_rows())
+            if rows == 0:
+                vectors = np.zeros((0, self.dimension), dtype=STORED_DTYPE)
+                ids = np.zeros(0, dtype=_ID_DTYPE)
+            else:
+                vectors = np.memmap(self.vectors_path, STORED_DTYPE, "r", shape=(rows, self.dimension))
+                ids = np.memmap(self.ids_path, _ID_DTYPE, "r", shape=(rows,))
+            self._mapped = (self.committed, vectors, ids)
+        return self._mapped[1], self._mapped[2]
+
+    def readable_rows(self) -> int:
+        """Whole rows both files hold (at least the committed length, unless a file was damaged)."""
+        sizes = [
+            (path.stat().st_size if path.is_file() else 0) // row_bytes
+            for path, row_bytes in ((self.vectors_path, self.dimension * 2), (self.ids_path, 8))
+        ]
+        return min(sizes)
+
+    def slot_ids(self) -> np.ndarray:
+        """The image id of every committed row (a memory map)."""
+        return self._maps()[1]
+
+    def rows(self, slots: np.ndarray) -> np.ndarray:
+        """float32 vectors of the given slots (read in slot order: sequential where it can be)."""
+        slots = np.asarray(slots, dtype=np.int64)
+        vectors = self._maps()[0]
+        order = np.argsort(slots, kind="stable")
+        out = np.empty((len(slots), self.dimension), dtype=np.float32)
+        out[order] = vectors[slots[order]]
+        return out
+
+    def slots_of(self, ids: np.ndarray) -> np.ndarray:
+        """The latest committed slot of each image id (-1 where it has none)."""
+        self._index_slots()
+        ids = np.asarray(ids, dtype=np.int64)
+        inside = (ids >= 0) & (ids < len(self._slot_of))
+        slots = np.full(len(ids), -1, dtype=np.int64)
+        slots[inside] = self._slot_of[ids[inside]]
+        return slots
+
+    def vectors_of(self, ids: np.ndarray) -> np.ndarray:
+        """float32 vectors of image ids that have a committed row (KeyError otherwise)."""
+        slots = self.slots_of(ids)
+        if (slots < 0).any():
+            raise KeyError(f"no stored vector for id(s) {np.asarray(ids)[slots < 0][:5].tolist()}")
+        return self.rows(slots)
+
+    def _index_slots(self) -> None:
+        """Extend the id -> slot table by the rows committed since it was last built."""
+        if self._indexed >= self.committed:
+            return
+        new_ids = np.asarray(self.slot_ids()[self._indexed : self.committed])
+        end = self._indexed + len(new_ids)
+        if len(new_ids):
+            largest = int(new_ids.max())
+            if largest >= len(self._slot_of):
+                grown = np.full(max(largest + 1, 2 * len(self._slot_of)), -1, dtype=np.int64)
+                grown[: len(self._slot_of)] = self._slot_of
+                self._slot_of = grown
+            # the last row of an id wins: take each id's last occurrence explicitly
+            reversed_ids = new_ids[::-1]
+            unique, first_in_reversed = np.unique(reversed_ids, return_index=True)
+            self._slot_of[unique] = end - 1 - first_in_reversed
+        self._indexed = end
+
+    def chunks(self, ids: np.ndarray, chunk: int = 16384) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(ids, float32 vectors) of the given image ids, block by block, in bounded memory."""
+        ids = np.asarray(ids, dtype=np.int64)
+        slots = self.slots_of(ids)
+        order = np.argsort(slots, kind="stable")  # disk order
+        ids, slots = ids[order], slots[order]
+        known = slots >= 0
+        ids, slots = ids[known], slots[known]
+        for start in range(0, len(ids), chunk):
+            yield ids[start : start + chunk], self.rows(slots[start : start + chunk])
+
+    def sample(self, ids: np.ndarray, size: int, seed: int) -> np.ndarray:
+        """About ``size`` vectors of the given ids, drawn uniformly (random reads, not a scan)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        rng = np.random.default_rng(seed)
+        picked = ids if size >= len(ids) else rng.choice(ids, size, replace=False)
+        slots = self.slots_of(picked)
+        return self.rows(slots[slots >= 0])
+
+    def disk_bytes(self) -> int:
+        return sum(path.stat().st_size for path in (self.vectors_path, self.ids_path) if path.is_file())
