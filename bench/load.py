@@ -189,6 +189,21 @@ async def _drive(url, clients, duration, budget, pictures, ids, timeout, sample_
 
 
 # -- checking nothing was lost -----------------------------------------------------------------------
+FP16_TIE = 2e-3  # vectors are stored as fp16 (3 significant digits): scores closer than this are a tie
+
+
+def _found_first(results: list[dict] | None, sha256: str) -> bool:
+    """Whether the picture's own item ranks first, counting a tie at fp16 precision as first.
+
+    On the tiny random test model different pictures can embed within fp16 rounding of each
+    other, so the exact order of such a tie is noise; a lost item is absent or clearly behind.
+    """
+    if not results:
+        return False
+    own = [result["score"] for result in results if result["sha256"] == sha256]
+    return bool(own) and own[0] >= results[0]["score"] - FP16_TIE
+
+
 def _verify(url: str, key: str, data_dir: Path, expected_items: int, added_pictures: list[bytes]) -> dict:
     from storage import Store
 
@@ -199,9 +214,9 @@ def _verify(url: str, key: str, data_dir: Path, expected_items: int, added_pictu
     lost = 0
     for picture in added_pictures:
         response = httpx.post(f"{url}/search/image", files={"file": ("q.png", picture, "image/png")},
-                              data={"k": "1"}, timeout=60)
+                              data={"k": "5"}, timeout=60)
         results = response.json().get("results") if response.status_code == 200 else None
-        lost += not results or results[0]["sha256"] != hashlib.sha256(picture).hexdigest()
+        lost += not _found_first(results, hashlib.sha256(picture).hexdigest())
     return {
         "expected_items": expected_items,
         "catalog_items": catalog,
