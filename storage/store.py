@@ -41,7 +41,7 @@ from storage.index_policy import IndexPolicy
 from storage.records import Hit, ImageRecord, IndexBuild, ModelIdentity, NewImage, SearchFilters, StoreStats
 from storage.row_mapping import image_record, image_row, index_build_columns, index_build_of, model_identity_of
 from storage.runs import RunLog
-from storage.vector_file import STORED_DTYPE, VectorFile
+from storage.vector_file import VectorFile, stored_form
 from storage.vectors import TextQueries, VectorIndex
 from storage.write_errors import guard_writes
 from storage.write_lock import LOCK_FILE  # noqa: F401 (re-exported)
@@ -181,10 +181,9 @@ class Store(LocationMethods, GenerationMethods):
             raise ValueError(f"{len(images)} images but {len(vectors)} vectors")
         if not images:
             return []
-        # as stored (float16), so the index scores exactly what the vector file holds
-        vectors = np.ascontiguousarray(vectors, dtype=STORED_DTYPE).astype(np.float32)
-        if vectors.shape[1] != self._generation.dimension:
-            raise ValueError(f"vectors have {vectors.shape[1]} dimensions, the index {self._generation.dimension}")
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self._generation.dimension:
+            raise ValueError(f"vectors of shape {vectors.shape}, the index takes {self._generation.dimension} dimensions")
         file = self.vector_file(self._generation)
         with Session(self._engine) as session, session.begin():
             rows = [image_row(image) for image in images]
@@ -202,7 +201,8 @@ class Store(LocationMethods, GenerationMethods):
             replaced = point(session, placed)
             removed = release(session, replaced)
         file.commit(end)
-        self._vectors.add(np.asarray(ids, dtype=np.int64), vectors)
+        # as the file gives them back, so the index scores exactly what the vector file holds
+        self._vectors.add(np.asarray(ids, dtype=np.int64), stored_form(vectors))
         self._vectors.remove(np.asarray(removed, dtype=np.int64))
         return ids
 
@@ -263,19 +263,37 @@ class Store(LocationMethods, GenerationMethods):
         return 0 < int(image_id) <= largest
 
     def vector(self, image_id: int) -> np.ndarray | None:
-        """The stored vector of an image (from the vector file), or None if it has none."""
-        if self._generation is None:
+        """The stored vector of an image (from the vector file), or None if it has none.
+
+        A reader that another process's reindex has just moved past (its generation retired,
+        the catalog rows gone, until it follows the switch) still answers from the vector
+        file it has open, as it still searches with that generation's index, as long as the
+        image itself is still in the catalog.
+        """
+        if self._generation is None or not self._could_exist(image_id):
             return None
+        file = self.vector_file(self._generation)
         with Session(self._engine) as session:
             slot = session.execute(
                 select(EmbeddingRow.slot).where(
                     EmbeddingRow.image_id == int(image_id), EmbeddingRow.generation_id == self._generation.id
                 )
             ).scalar_one_or_none()
-        file = self.vector_file(self._generation)
+            if slot is None and session.get(GenerationRow, self._generation.id) is None:
+                slot = self._slot_in_retired_generation(session, file, int(image_id))
         if slot is None or not 0 <= slot < file.committed:
             return None
         return file.rows(np.array([slot]))[0]
+
+    @staticmethod
+    def _slot_in_retired_generation(session: Session, file: VectorFile, image_id: int) -> int | None:
+        if session.get(ImageRow, image_id) is None:
+            return None
+        try:
+            slot = int(file.slots_of(np.array([image_id]))[0])
+        except OSError:  # the retired generation's file is gone and was never mapped here
+            return None
+        return slot if slot >= 0 else None
 
     def iter_vectors(self, chunk_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every stored vector of the active generation as (ids, vectors) chunks, in id order.
@@ -393,6 +411,9 @@ class Store(LocationMethods, GenerationMethods):
             file = self._files[generation.id] = VectorFile(
                 self.data_dir, generation.id, generation.dimension, generation.vector_slots or 0
             )
+            # Mapped at once: a reader keeps the rows of the generation it serves even if
+            # another process's reindex retires it and deletes the files meanwhile.
+            file.slot_ids()
         return file
 
     def newest_image_id(self) -> int:
