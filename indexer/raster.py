@@ -365,13 +365,6 @@ def stats_sample(layers: Sequence[Layer], width: int, height: int) -> tuple[np.n
     return _sampled_windows(layers, width, height)
 
 
-def scene_stretch(
-    layers: Sequence[Layer], width: int, height: int, percentiles: tuple[float, float]
-) -> tuple[tuple[float, float], ...]:
-    """Per-band value range for the 8-bit stretch, from the valid pixels of :func:`stats_sample`."""
-    return valid_stretch(*stats_sample(layers, width, height), percentiles)
-
-
 def valid_stretch(
     values: np.ndarray, valid: np.ndarray, percentiles: tuple[float, float]
 ) -> tuple[tuple[float, float], ...]:

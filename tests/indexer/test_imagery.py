@@ -96,3 +96,34 @@ def test_model_images_are_the_chips_indexing_keeps(tmp_path, encoder):
     chips = list(model_images(input_file(path.name, path=path), RasterOptions(chip_size=64)))
     assert 0 < len(chips) < 16  # the mostly-fill corners are left out, as indexing leaves them
     assert [c.chip.sha256 for c in chips] == [record.sha256 for record in records]
+
+
+def _float32_tiff(width: int, height: int) -> bytes:
+    """A smooth float32 reflectance picture: compresses to little, decodes to width*height*4 bytes."""
+    from rasterio.io import MemoryFile
+
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    values = (0.3 + 0.2 * np.sin(xx / 300) * np.cos(yy / 200))[np.newaxis]
+    with MemoryFile() as memory:
+        with memory.open(driver="GTiff", width=width, height=height, count=1, dtype="float32", compress="deflate",
+                         predictor=3, tiled=True) as dst:
+            dst.write(values)
+        return memory.read()
+
+
+def test_a_large_float_tiff_upload_is_read_decimated_without_a_full_resolution_copy():
+    """Issue 11 (memory per upload): 20 MP of float32 used to become float64 arrays of 160 MB each;
+    read at the size a query needs, Python-side allocations stay a few MB (GDAL's are in bench/load.py)."""
+    import tracemalloc
+
+    upload = input_file("upload", data=_float32_tiff(5000, 4000))
+    tracemalloc.start()
+    try:
+        query = query_image(upload, model_size=224, longest_side=1024)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert query.image.mode == "RGB" and query.image.size == (224, 179)
+    assert "whole scene 5000x4000" in query.reading
+    assert np.asarray(query.image).std() > 10  # stretched, not flat
+    assert peak < 48 << 20, f"peak {peak >> 20} MiB of Python-side allocations"
