@@ -2,9 +2,10 @@
 
 A scene (one file, or single-band files stacked as red, green, blue) is never read
 whole. Two kinds of reads happen: one small decimated read for the per-band
-percentile stretch (so every chip of a scene is stretched alike), and one windowed
-read per chip. Chips are windows of the scene, recorded as such, not copies: the same
-window can be read again later (``render_chip``) to show the chip.
+percentile stretch (so every chip of a scene is stretched alike; remembered by the
+scene's content, so querying one scene again skips it), and one windowed read per
+chip. Chips are windows of the scene, recorded as such, not copies: the same window
+can be read again later (``render_chip``) to show the chip.
 
 Validity comes from GDAL's dataset mask (nodata value, alpha band or internal mask,
 as the file declares) and, for floating point data, finiteness. Providers often ship
@@ -22,8 +23,10 @@ import functools
 import hashlib
 import json
 import logging
+import threading
 import warnings
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -269,8 +272,7 @@ def open_scene(
     resolution_m = ground_resolution_m(crs, transform, centre_lat)
     refuse_chip_count(width, height, resolution_m, options)  # before a single pixel is read
     sha256 = scene_sha256([file.sha256() for file in files])
-    values, valid = stats_sample(layers, width, height)
-    fill = options.nodata if options.nodata is not None or declares_mask else edge_fill(values, valid)
+    fill, stretch = SCENE_STATISTICS.fill_and_stretch(sha256, layers, width, height, options, declares_mask)
     return Scene(
         source=source,
         member=files[0].name,
@@ -281,7 +283,7 @@ def open_scene(
         height=height,
         crs=crs,
         transform=transform,
-        stretch=valid_stretch(values, valid & ~is_fill(values, fill), options.stretch),
+        stretch=stretch,
         percentiles=options.stretch,
         fill=fill,
         sha256=sha256,
@@ -363,6 +365,44 @@ def stats_sample(layers: Sequence[Layer], width: int, height: int) -> tuple[np.n
     if _pixels_touched(layers, width, height, scale) <= STATS_MAX_TOUCHED:
         return read_layers(layers, None, shape)
     return _sampled_windows(layers, width, height)
+
+
+class SceneStatistics:
+    """Each scene's fill value and stretch, remembered by its content for the next read of it.
+
+    A query of a whole scene (an upload, ``rsclip search --image``, eval) would otherwise
+    read and sort the stats sample on every request. The key is the scene's sha256 with
+    everything else that shapes the numbers, so a changed file (other bytes, other hash)
+    can never be given another version's statistics. Bounded: least recently used out.
+    """
+
+    def __init__(self, capacity: int = 256):
+        self._capacity = capacity
+        self._known: OrderedDict[tuple, tuple] = OrderedDict()
+        self._lock = threading.Lock()
+        self.computed = 0  # how many were worked out rather than remembered
+
+    def fill_and_stretch(
+        self, sha256: str, layers: Sequence[Layer], width: int, height: int, options: RasterOptions, declares_mask: bool
+    ) -> tuple[float | None, tuple[tuple[float, float], ...]]:
+        bands = tuple(layer.band for layer in layers)
+        key = (sha256, bands, width, height, options.stretch, options.nodata, declares_mask)
+        with self._lock:
+            if key in self._known:
+                self._known.move_to_end(key)
+                return self._known[key]
+        values, valid = stats_sample(layers, width, height)
+        fill = options.nodata if options.nodata is not None or declares_mask else edge_fill(values, valid)
+        result = fill, valid_stretch(values, valid & ~is_fill(values, fill), options.stretch)
+        with self._lock:
+            self.computed += 1
+            self._known[key] = result
+            while len(self._known) > self._capacity:
+                self._known.popitem(last=False)
+        return result
+
+
+SCENE_STATISTICS = SceneStatistics()
 
 
 def valid_stretch(

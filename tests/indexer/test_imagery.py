@@ -3,11 +3,14 @@ pictures that are exactly what indexing embeds (``indexer.imagery``)."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import rasterio
 from rasterio.enums import Resampling
 
+from indexer import raster
 from indexer.imagery import input_file, model_images, query_image
 from indexer.raster import RasterFile, RasterOptions, open_scene, read_layers, to_rgb8
 from storage import Store
@@ -126,3 +129,33 @@ def test_a_large_float_tiff_upload_is_read_decimated_without_a_full_resolution_c
     assert "whole scene 5000x4000" in query.reading
     assert np.asarray(query.image).std() > 10  # stretched, not flat
     assert peak < 48 << 20, f"peak {peak >> 20} MiB of Python-side allocations"
+
+
+def test_repeated_queries_of_one_scene_work_out_its_statistics_once(tmp_path):
+    path = write_geotiff(tmp_path / "scene.tif", textured((3, 300, 280), 300, 9000, seed=11))
+    before = raster.SCENE_STATISTICS.computed
+    first = query_image(input_file(path.name, path=path), RasterOptions(chip_size=128), model_size=64)
+    again = query_image(input_file(path.name, path=path), RasterOptions(chip_size=128), model_size=64)
+    uploaded = query_image(input_file("upload", data=path.read_bytes()), RasterOptions(chip_size=128), model_size=64)
+    assert raster.SCENE_STATISTICS.computed == before + 1  # the same bytes, by path or uploaded
+    assert np.array_equal(np.asarray(first.image), np.asarray(again.image))
+    assert np.array_equal(np.asarray(first.image), np.asarray(uploaded.image))
+    query_image(input_file(path.name, path=path), RasterOptions(chip_size=128, stretch=(1, 99)), model_size=64)
+    assert raster.SCENE_STATISTICS.computed == before + 2  # other percentiles: other statistics
+
+
+def test_a_file_changed_in_place_never_gets_the_old_versions_statistics(tmp_path, monkeypatch):
+    """Same path, size, inode and modification time: only the content differs, and the key is the content."""
+    path = write_geotiff(tmp_path / "scene.tif", textured((3, 300, 280), 300, 9000, seed=12))
+    options = RasterOptions(chip_size=128)
+    old = query_image(input_file(path.name, path=path), options, model_size=64)
+    status = path.stat()
+    with rasterio.open(path, "r+") as dst:
+        dst.write(textured((3, 300, 280), 2000, 4000, seed=12))
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_ino) == (status.st_size, status.st_ino)
+    changed = query_image(input_file(path.name, path=path), options, model_size=64)
+    monkeypatch.setattr(raster, "SCENE_STATISTICS", raster.SceneStatistics())  # nothing remembered
+    fresh = query_image(input_file(path.name, path=path), options, model_size=64)
+    assert np.array_equal(np.asarray(changed.image), np.asarray(fresh.image))
+    assert not np.array_equal(np.asarray(changed.image), np.asarray(old.image))
