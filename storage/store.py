@@ -245,22 +245,14 @@ class Store(LocationMethods, GenerationMethods):
             return session.execute(select(func.count()).select_from(ImageRow)).scalar_one()
 
     def get(self, image_id: int) -> ImageRecord | None:
-        if not self._could_exist(image_id):
-            return None  # PostgreSQL would refuse the query itself: a 32-bit id column
         with Session(self._engine) as session:
             row = session.get(ImageRow, int(image_id))
             return None if row is None else image_record(row)
 
     def get_many(self, image_ids: Sequence[int]) -> dict[int, ImageRecord]:
         with Session(self._engine) as session:
-            wanted = [int(i) for i in image_ids if self._could_exist(i)]
-            rows = session.execute(select(ImageRow).where(ImageRow.id.in_(wanted)))
+            rows = session.execute(select(ImageRow).where(ImageRow.id.in_([int(i) for i in image_ids])))
             return {row.id: image_record(row) for row in rows.scalars()}
-
-    def _could_exist(self, image_id: int) -> bool:
-        """Whether the catalog's id column can hold ``image_id`` (32-bit on PostgreSQL, 64-bit on SQLite)."""
-        largest = 2**31 - 1 if self._engine.dialect.name == "postgresql" else 2**63 - 1
-        return 0 < int(image_id) <= largest
 
     def vector(self, image_id: int) -> np.ndarray | None:
         """The stored vector of an image (from the vector file), or None if it has none."""
