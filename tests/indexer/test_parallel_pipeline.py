@@ -37,7 +37,7 @@ def test_each_image_gets_its_own_vector_through_the_threads(tmp_path, encoder, i
     assert (report.added, report.failed) == (11, 1)
     for member, vector in stored.items():
         alone = encoder.encode_images([decode_image((image_folder / member).read_bytes()).image])[0]
-        np.testing.assert_allclose(vector, alone, atol=1e-5, err_msg=member)
+        np.testing.assert_allclose(vector, alone, atol=2**-11, err_msg=member)  # stored as float16 since v7
 
 
 def test_error_in_the_model_stops_the_run_with_that_error(tmp_path, encoder, image_folder):
