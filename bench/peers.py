@@ -58,13 +58,26 @@ def install(venv: Path, python: str = "python3.11") -> None:
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install"]
     pinned = [f"torch=={version}"] + ([f"torchvision=={vision}.*"] if vision else ["torchvision"])
     subprocess.run([*pip, *pinned, "--extra-index-url", "https://download.pytorch.org/whl/cpu"], check=True)
-    held = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import torch, torchvision; print(torch.__version__, torchvision.__version__)"],
-        check=True, capture_output=True, text=True,
-    ).stdout.split()
+    check = [str(venv / "bin" / "python"), "-c", "import torch, torchvision; print(torch.__version__, torchvision.__version__)"]
+    if subprocess.run(check, capture_output=True).returncode != 0:
+        # No PyTorch CPU index (an offline mirror): the registry's torchvision is a CUDA build that
+        # needs its own torch. Take the registry's newest matching pair (it runs on the CPU); its
+        # torch version can then differ from rsclip's, and the bench prints both.
+        print("torchvision does not import beside this torch (no CPU index?): taking the registry's pair", file=sys.stderr)
+        subprocess.run([*pip, "--upgrade", "torch", "torchvision"], check=True)
+    held = subprocess.run(check, check=True, capture_output=True, text=True).stdout.split()
     constraints = venv / "constraints.txt"
-    constraints.write_text(f"torch=={held[0]}\ntorchvision=={held[1]}\nsetuptools<81\n")
+    # Without the local label (+cpu, +cu130): "==2.14.1" admits the installed build and stays
+    # compatible with a registry cap such as "torch<=2.14.1", which "==2.14.1+cu130" is not.
+    release = [version.split("+")[0] for version in held]
+    constraints.write_text(f"torch=={release[0]}\ntorchvision=={release[1]}\nsetuptools<81\n")
     subprocess.run([*pip, "setuptools<81", "clip-retrieval", "-c", str(constraints)], check=True)
+
+
+def _torch_version(python: Path) -> str:
+    """The torch a tool runs on (the peer's venv can hold another release: see ``install``)."""
+    return subprocess.run([str(python), "-c", "import torch; print(torch.__version__)"],
+                          capture_output=True, text=True).stdout.strip() or "unknown"
 
 
 def clip_retrieval_command(venv: Path, checkpoint: Path, folder: Path, out: Path) -> list[str]:
@@ -142,6 +155,7 @@ def main(argv=None) -> int:
         return 2
     hardware = measure_hardware()
     print(hardware.describe(), flush=True)
+    print(f"   torch: rsclip {_torch_version(Path(sys.executable))}, clip-retrieval {_torch_version(args.venv / 'bin' / 'python')}")
     checkpoint = build_clip_l14()
     medians, memory, cosines = {}, {}, None
     for size in args.sizes:

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from storage import generations
 from storage.catalog import shown_url
 from storage.geo import matching_ids_query
-from storage.models import EmbeddingRow, ImageRow
+from storage.models import EmbeddingRow, GenerationRow, ImageRow
 from storage.records import Hit, ImageRecord, SearchFilters, StoreStats
 from storage.row_mapping import image_record, index_build_of
+from storage.vector_file import VectorFile
 
 
 class ReadingMethods:
@@ -39,19 +40,37 @@ class ReadingMethods:
             return {row.id: image_record(row) for row in rows.scalars()}
 
     def vector(self, image_id: int) -> np.ndarray | None:
-        """The stored vector of an image (from the vector file), or None if it has none."""
+        """The stored vector of an image (from the vector file), or None if it has none.
+
+        A reader that another process's reindex has just moved past (its generation retired,
+        the catalog rows gone, until it follows the switch) still answers from the vector
+        file it has open, as it still searches with that generation's index, as long as the
+        image itself is still in the catalog.
+        """
         if self._generation is None:
             return None
+        file = self.vector_file(self._generation)
         with Session(self._engine) as session:
             slot = session.execute(
                 select(EmbeddingRow.slot).where(
                     EmbeddingRow.image_id == int(image_id), EmbeddingRow.generation_id == self._generation.id
                 )
             ).scalar_one_or_none()
-        file = self.vector_file(self._generation)
+            if slot is None and session.get(GenerationRow, self._generation.id) is None:
+                slot = self._slot_in_retired_generation(session, file, int(image_id))
         if slot is None or not 0 <= slot < file.committed:
             return None
         return file.rows(np.array([slot]))[0]
+
+    @staticmethod
+    def _slot_in_retired_generation(session: Session, file: VectorFile, image_id: int) -> int | None:
+        if session.get(ImageRow, image_id) is None:
+            return None
+        try:
+            slot = int(file.slots_of(np.array([image_id]))[0])
+        except OSError:  # the retired generation's file is gone and was never mapped here
+            return None
+        return slot if slot >= 0 else None
 
     def iter_vectors(self, chunk_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every stored vector of the active generation as (ids, vectors) chunks, in id order.

@@ -42,7 +42,7 @@ from storage.reading import ReadingMethods
 from storage.records import IndexBuild, ModelIdentity, NewImage
 from storage.row_mapping import image_row, index_build_columns, model_identity_of
 from storage.runs import RunLog
-from storage.vector_file import STORED_DTYPE, VectorFile
+from storage.vector_file import VectorFile, stored_form
 from storage.vectors import TextQueries, VectorIndex
 from storage.write_errors import guard_writes
 from storage.write_lock import LOCK_FILE  # noqa: F401 (re-exported)
@@ -182,10 +182,9 @@ class Store(LocationMethods, GenerationMethods, ReadingMethods):
             raise ValueError(f"{len(images)} images but {len(vectors)} vectors")
         if not images:
             return []
-        # as stored (float16), so the index scores exactly what the vector file holds
-        vectors = np.ascontiguousarray(vectors, dtype=STORED_DTYPE).astype(np.float32)
-        if vectors.shape[1] != self._generation.dimension:
-            raise ValueError(f"vectors have {vectors.shape[1]} dimensions, the index {self._generation.dimension}")
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self._generation.dimension:
+            raise ValueError(f"vectors of shape {vectors.shape}, the index takes {self._generation.dimension} dimensions")
         file = self.vector_file(self._generation)
         with Session(self._engine) as session, session.begin():
             rows = [image_row(image) for image in images]
@@ -203,7 +202,8 @@ class Store(LocationMethods, GenerationMethods, ReadingMethods):
             replaced = point(session, placed)
             removed = release(session, replaced)
         file.commit(end)
-        self._vectors.add(np.asarray(ids, dtype=np.int64), vectors)
+        # as the file gives them back, so the index scores exactly what the vector file holds
+        self._vectors.add(np.asarray(ids, dtype=np.int64), stored_form(vectors))
         self._vectors.remove(np.asarray(removed, dtype=np.int64))
         return ids
 
@@ -288,6 +288,9 @@ class Store(LocationMethods, GenerationMethods, ReadingMethods):
             file = self._files[generation.id] = VectorFile(
                 self.data_dir, generation.id, generation.dimension, generation.vector_slots or 0
             )
+            # Mapped at once: a reader keeps the rows of the generation it serves even if
+            # another process's reindex retires it and deletes the files meanwhile.
+            file.slot_ids()
         return file
 
     def newest_image_id(self) -> int:

@@ -31,6 +31,19 @@ _ID_DTYPE = np.int64
 SUFFIXES = (".f16", ".ids")
 
 
+def stored_form(vectors: np.ndarray) -> np.ndarray:
+    """float32 vectors exactly as :meth:`VectorFile.rows` will read them back: rounded to
+    fp16, then scaled to unit length (what an index built at add time must hold)."""
+    return _unit_rows(np.ascontiguousarray(vectors, dtype=STORED_DTYPE).astype(np.float32))
+
+
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
+    """Scale each row of a float32 array to length 1 in place (zero rows stay zero)."""
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    np.divide(rows, norms, out=rows, where=norms > 0)
+    return rows
+
+
 def vector_file_paths(data_dir: Path, generation_id: int) -> tuple[Path, Path]:
     stem = Path(data_dir) / f"vectors-g{generation_id}"
     return stem.with_suffix(".f16"), stem.with_suffix(".ids")
@@ -105,13 +118,19 @@ class VectorFile:
         return self._maps()[1]
 
     def rows(self, slots: np.ndarray) -> np.ndarray:
-        """float32 vectors of the given slots (read in slot order: sequential where it can be)."""
+        """float32 unit vectors of the given slots (read in slot order: sequential where it can be).
+
+        Rounding to fp16 keeps a vector's direction (cosine to the fp32 original ~1 - 1e-7)
+        but moves its length by up to ~1e-4; each row is scaled back to length 1 so that every
+        score computed from it is a cosine (a self-match scores 1, never 1.0001). A zero row
+        (damage ``rsclip check`` reports) stays zero.
+        """
         slots = np.asarray(slots, dtype=np.int64)
         vectors = self._maps()[0]
         order = np.argsort(slots, kind="stable")
         out = np.empty((len(slots), self.dimension), dtype=np.float32)
         out[order] = vectors[slots[order]]
-        return out
+        return _unit_rows(out)
 
     def slots_of(self, ids: np.ndarray) -> np.ndarray:
         """The latest committed slot of each image id (-1 where it has none)."""

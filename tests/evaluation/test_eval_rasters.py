@@ -11,6 +11,7 @@ from evaluation.runners import ImageJob, embed_images
 from indexer.chips import render_chip
 from storage import Store
 from tests.rasters import index_into, one_chip_scenes, provider_fill, textured, write_geotiff
+from tests.vectors import assert_stored_equal
 
 
 @pytest.fixture(scope="module")
@@ -32,14 +33,14 @@ def test_zeroshot_scores_each_chip_of_a_scene_with_the_indexed_vectors(indexed, 
     assert excluded == [] and kept == [0] + [1] * (len(records) - 1)
     with Store(root / "data") as store:
         expected = np.stack([store.vector(record.id) for record in records])
-    np.testing.assert_allclose(vectors, expected, atol=2**-11)  # stored as float16 since schema 7: one step
+    assert_stored_equal(vectors, expected)
 
 
 def test_retrieval_reads_a_one_chip_geotiff_as_its_indexed_chip(indexed, encoder):
     root, rotated, _big, records = indexed
     vectors, kept, _excluded = embed_images(encoder, [job(rotated)], chips=False)
     with Store(root / "data") as store:
-        np.testing.assert_allclose(vectors[0], store.vector(records[0].id), atol=2**-11)  # float16 since v7
+        assert_stored_equal(vectors[0], store.vector(records[0].id))
 
 
 def test_the_map_draws_chips_not_whole_scenes(indexed):

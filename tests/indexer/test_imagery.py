@@ -15,6 +15,7 @@ from indexer.imagery import input_file, model_images, query_image
 from indexer.raster import RasterFile, RasterOptions, open_scene, read_layers, to_rgb8
 from storage import Store
 from tests.rasters import index_into, landsat_like_stack, one_chip_scenes, provider_fill, textured, write_geotiff
+from tests.vectors import assert_stored_equal
 
 
 def stack_scene(paths, **options):
@@ -72,7 +73,7 @@ def test_query_picture_of_a_one_chip_geotiff_is_the_indexed_chip(tmp_path, encod
     file = input_file(scenes["rotated"].name, path=scenes["rotated"])
     query = query_image(file, RasterOptions(chip_size=128), model_size=encoder.spec.image_size)
     assert "chip 0,0 100x90" in query.reading and "as indexing reads it" in query.reading
-    np.testing.assert_allclose(encoder.encode_images([query.image])[0], indexed, atol=2**-11)  # float16 since v7
+    assert_stored_equal(encoder.encode_images([query.image])[0], indexed)
     uploaded = query_image(input_file("upload", data=scenes["rotated"].read_bytes()), model_size=32)
     assert np.array_equal(np.asarray(uploaded.image), np.asarray(query.image))  # a nameless upload alike
 

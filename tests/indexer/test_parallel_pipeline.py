@@ -9,6 +9,7 @@ import pytest
 from indexer import IndexRun
 from service.searcher import model_identity
 from storage import Store
+from tests.vectors import assert_stored_equal
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def test_each_image_gets_its_own_vector_through_the_threads(tmp_path, encoder, i
     assert (report.added, report.failed) == (11, 1)
     for member, vector in stored.items():
         alone = encoder.encode_images([decode_image((image_folder / member).read_bytes()).image])[0]
-        np.testing.assert_allclose(vector, alone, atol=2**-11, err_msg=member)  # stored as float16 since v7
+        assert_stored_equal(alone, vector, err_msg=member)
 
 
 def test_error_in_the_model_stops_the_run_with_that_error(tmp_path, encoder, image_folder):

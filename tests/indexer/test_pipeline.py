@@ -12,6 +12,7 @@ from PIL import Image
 from indexer import IndexRun
 from service.searcher import Searcher, model_identity
 from storage import Store
+from tests.vectors import assert_stored_equal
 
 pytestmark = pytest.mark.both_catalogs
 
@@ -67,4 +68,4 @@ def test_batch_size_does_not_change_the_vectors(tmp_path, encoder, mixed_corpus)
     with Store(tmp_path / "one") as one, Store(tmp_path / "many") as many:
         by_sha_one = {hit.image.sha256: one.vector(hit.image.id) for hit in one.search(np.ones(encoder.spec.dimension), k=50)[0]}
         for hit in many.search(np.ones(encoder.spec.dimension), k=50)[0]:
-            np.testing.assert_allclose(many.vector(hit.image.id), by_sha_one[hit.image.sha256], atol=1e-5)
+            assert_stored_equal(by_sha_one[hit.image.sha256], many.vector(hit.image.id))

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 
 from tests.rasters import one_chip_scenes, index_into
 from tests.search_api.conftest import TEST_CLIENT_HOSTS
+from tests.vectors import assert_stored_equal
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def test_embed_of_an_uploaded_geotiff_is_the_indexed_vector(raster_client):
     client, scenes, ids = raster_client
     uploaded = client.post("/embed", files=upload(scenes)).json()
     indexed = client.post("/embed", data={"image_id": str(ids["rotated16.tif"])}).json()
-    np.testing.assert_allclose(uploaded["vector"], indexed["vector"], atol=2**-11)  # stored as float16 since v7
+    assert_stored_equal(uploaded["vector"], indexed["vector"])
     assert uploaded["query"] and indexed["query"] is None
 
 

@@ -19,6 +19,7 @@ from storage.check import check_store
 from storage.index_policy import EXACT_INDEX
 from storage.killpoints import ENV_KILL_AT
 from storage.records import ModelIdentity
+from storage.vector_file import stored_form
 from tests.storage.test_index_types import DIM, clustered_vectors, new_images
 
 # 32-d vectors: exact up to 1,000; IVF,SQfp16 while it fits 200 kB (about 1,500 vectors); IVF,PQ8 above.
@@ -66,7 +67,7 @@ def test_pq_scores_are_true_cosines_after_exact_reranking(tmp_path):
         assert store.stats().index_type.endswith("PQ8")
         query = clustered_vectors(1, seed=77)[0]
         hits = store.search(query, k=10)[0]
-    stored = vectors.astype(np.float16).astype(np.float32)
+    stored = stored_form(vectors)
     for hit in hits:
         assert hit.score == pytest.approx(float(stored[ids.index(hit.image.id)] @ query), abs=1e-5)
     assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from storage import ModelIdentity, NewImage, Store
+from storage.vector_file import stored_form
 
 pytestmark = pytest.mark.both_catalogs
 
@@ -25,7 +26,7 @@ def test_iter_vectors_yields_every_vector_in_id_order_in_chunks(tmp_path):
         chunks = list(store.iter_vectors(chunk_size=2))
     assert [len(chunk_ids) for chunk_ids, _ in chunks] == [2, 2, 1]
     assert np.concatenate([chunk_ids for chunk_ids, _ in chunks]).tolist() == ids
-    assert np.array_equal(np.concatenate([chunk for _, chunk in chunks]), vectors.astype(np.float16).astype(np.float32))
+    assert np.array_equal(np.concatenate([chunk for _, chunk in chunks]), stored_form(vectors))
 
 
 def test_iter_vectors_of_an_empty_store_yields_nothing(tmp_path):
