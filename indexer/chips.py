@@ -24,19 +24,8 @@ from PIL import Image
 from rasterio.errors import RasterioError
 
 from indexer.geo import window_footprint
-from indexer.raster import (
-    ChipWindow,
-    Layer,
-    RasterError,
-    RasterFile,
-    RasterOptions,
-    Scene,
-    chip_fingerprint,
-    iter_chip_grid,
-    chip_sha256,
-    read_chip,
-    scene_sha256,
-)
+from indexer.chip_grid import ChipWindow, chip_fingerprint, chip_sha256, iter_chip_grid, scene_sha256
+from indexer.raster import Layer, RasterError, RasterFile, RasterOptions, Scene, read_chip
 from indexer.limits import InputRefused
 from indexer.names import location
 from indexer.sources import ContentChangedError, MemberNotFoundError, open_regular, read_member, resolve_inside

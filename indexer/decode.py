@@ -11,10 +11,9 @@ malformed files make it raise almost any exception type.
 - CMYK, palette, 1-bit, 16-bit, 32-bit and float images become 8-bit RGB; alpha is
   composited on black.
 - ``longest_side`` (query photos): decode no more than the picture needs. A JPEG is
-  decoded scaled down by its DCT (draft), a raster TIFF (float, 16-bit, multi-band,
-  georeferenced) is read decimated through rasterio and stretched as the indexer
-  stretches scenes, anything else is reduced right after decoding. A 40 MP float32
-  TIFF then costs a few tens of MB beside its bytes, not 1.5 GB.
+  decoded scaled down by its DCT (draft), anything else is reduced right after
+  decoding. Raster TIFFs (float, 16-bit, multi-band, georeferenced) never come here:
+  ``indexer.imagery`` reads them through rasterio, decimated, as the indexer does.
 """
 
 from __future__ import annotations
@@ -34,7 +33,6 @@ DEFAULT_MAX_PIXELS = 180_000_000
 # TIFF NewSubfileType bits: 1 = reduced-resolution version of another page, 4 = transparency mask.
 _NOT_A_FULL_PAGE = 0b101
 _MAX_PAGES_SCANNED = 64
-_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # TIFF and BigTIFF
 
 
 class DecodeError(ValueError):
@@ -63,10 +61,6 @@ class DecodedImage:
 def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS, longest_side: int | None = None) -> DecodedImage:
     if not data:
         raise DecodeError("empty file", FailureKind.EMPTY)
-    if longest_side is not None and data[:4] in _TIFF_MAGIC:
-        reduced = _decimated_raster(data, max_pixels, longest_side)
-        if reduced is not None:
-            return reduced
     _let_pillow_open(max_pixels)
     try:
         with warnings.catch_warnings():
@@ -104,36 +98,6 @@ def _reduced(image: Image.Image, longest_side: int) -> Image.Image:
         return image.reduce(factor)
     except (ValueError, NotImplementedError):  # modes reduce() does not take: keep it whole
         return image
-
-
-def _decimated_raster(data: bytes, max_pixels: int, longest_side: int) -> DecodedImage | None:
-    """A raster TIFF read at most ``longest_side`` long (windowed, decimated reads), or None for
-    a TIFF that is a plain 8-bit picture (Pillow shows it as the indexer does)."""
-    from rasterio.enums import Resampling
-
-    from indexer.raster import Layer, RasterError, RasterFile, RasterOptions, choose_bands, needs_raster_reader
-    from indexer.raster import read_layers, scene_stretch, to_rgb8
-
-    file = RasterFile("upload.tif", data=data)
-    if not needs_raster_reader(file):
-        return None
-    try:
-        with file.open() as src:
-            width, height, bands = src.width, src.height, choose_bands(src, None)
-        if width * height > max_pixels:
-            raise DecodeError(
-                f"{width}x{height} pixels is over the limit of {max_pixels:,} (decompression bomb?)",
-                FailureKind.TOO_MANY_PIXELS,
-            )
-        layers = tuple(Layer(file, band) for band in bands)
-        scale = max(1.0, max(width, height) / longest_side)
-        shape = (max(1, round(height / scale)), max(1, round(width / scale)))
-        stretch = scene_stretch(layers, width, height, RasterOptions().stretch)
-        values, valid = read_layers(layers, None, shape, Resampling.average)
-    except RasterError as exc:
-        raise DecodeError(f"cannot decode: {exc}") from None
-    rgb = Image.fromarray(to_rgb8(values, valid, stretch), "RGB")
-    return DecodedImage(image=rgb, width=width, height=height, format="TIFF")
 
 
 def _let_pillow_open(max_pixels: int) -> None:

@@ -1,10 +1,13 @@
-"""Raster scenes through rasterio: which bands, how to make 8 bits of them, which windows.
+"""Raster scenes through rasterio: which bands, how to make 8 bits of them, reading windows.
+
+Which windows are chips is ``indexer.chip_grid``; the options, ``indexer.raster_options``.
 
 A scene (one file, or single-band files stacked as red, green, blue) is never read
 whole. Two kinds of reads happen: one small decimated read for the per-band
-percentile stretch (so every chip of a scene is stretched alike), and one windowed
-read per chip. Chips are windows of the scene, recorded as such, not copies: the same
-window can be read again later (``render_chip``) to show the chip.
+percentile stretch (so every chip of a scene is stretched alike; remembered by the
+scene's content, so querying one scene again skips it), and one windowed read per
+chip. Chips are windows of the scene, recorded as such, not copies: the same window
+can be read again later (``render_chip``) to show the chip.
 
 Validity comes from GDAL's dataset mask (nodata value, alpha band or internal mask,
 as the file declares) and, for floating point data, finiteness. Providers often ship
@@ -20,11 +23,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import logging
+import threading
 import warnings
 import weakref
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date
@@ -39,8 +43,9 @@ from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.io import DatasetReader, MemoryFile
 from rasterio.windows import Window
 
+from indexer.chip_grid import ChipWindow, refuse_chip_count, scene_sha256
 from indexer.geo import acquisition_date, ground_resolution_m, sensor_name, sidecar_tags, window_footprint
-from indexer.limits import FailureKind, InputRefused
+from indexer.raster_options import RasterError, RasterOptions  # the names most callers import from here
 
 # Plain pictures are opened on purpose too; the warning would only be noise. So would
 # GDAL's per-open warnings about TIFF quirks it works around (one line per chip read).
@@ -55,55 +60,9 @@ STATS_SIDE = 1024  # longest side of the decimated read that the stretch statist
 # so a scene declaring 10^12 pixels costs what a small one does.
 STATS_MAX_TOUCHED = 256 * 1024 * 1024
 STATS_WINDOWS = 16
-DEFAULT_MAX_CHIPS = 1_000_000  # per scene: a 256,000 px square at 256 px chips
 # Undeclared fill: the share of the scene's edge pixels one constant (lowest) value must cover.
 EDGE_FILL_SHARE = 0.1
 _RGB = (ColorInterp.red, ColorInterp.green, ColorInterp.blue)
-
-
-class RasterError(ValueError):
-    """A raster that cannot be read as asked; the message says why."""
-
-
-@dataclass(frozen=True)
-class RasterOptions:
-    """How scenes become chips. ``bands`` are 1-based band numbers, or band names with ``stack``."""
-
-    bands: tuple[str, ...] | None = None
-    chip_size: int = 256
-    overlap: int = 0
-    max_nodata: float = 0.5
-    resample_to: float | None = None  # metres per pixel; None keeps the native resolution
-    stretch: tuple[float, float] = (2.0, 98.0)  # percentiles mapped to 0 and 255
-    stack: str | None = None  # file name pattern with {band}, e.g. "*_B{band}.TIF"
-    max_chips: int = DEFAULT_MAX_CHIPS  # a scene cut into more is refused (--max-chips-per-scene)
-    nodata: float | None = None  # a fill value the files do not declare; None: declared mask, else edge fill
-
-    def __post_init__(self):
-        if self.max_chips < 1:
-            raise ValueError("the most chips per scene must be at least 1")
-        if self.chip_size < 16:
-            raise ValueError("the chip size must be at least 16 pixels")
-        if not 0 <= self.overlap < self.chip_size:
-            raise ValueError("the overlap must be at least 0 and smaller than the chip size")
-        if not 0.0 <= self.max_nodata <= 1.0:
-            raise ValueError("the largest nodata share must be between 0 and 1")
-        if self.resample_to is not None and not self.resample_to > 0:
-            raise ValueError("the target resolution must be a positive number of metres")
-        low, high = self.stretch
-        if not 0.0 <= low < high <= 100.0:
-            raise ValueError("the stretch needs two percentiles with 0 <= low < high <= 100")
-        if self.bands is not None and len(self.bands) not in (1, 3):
-            raise ValueError("give one band (shown as grey) or three (red, green, blue), e.g. 3,2,1")
-        if self.stack is not None:
-            if self.stack.count("{band}") != 1:
-                raise ValueError("the stack pattern must contain {band} once, e.g. '*_B{band}.TIF'")
-            if self.bands is None:
-                raise ValueError("a band stack needs the bands to stack, red first, e.g. 4,3,2 for Landsat 8")
-        elif self.bands is not None and not all(band.isdigit() and int(band) >= 1 for band in self.bands):
-            raise ValueError("bands are numbers from 1, e.g. 3,2,1")
-        if self.nodata is not None and not np.isfinite(self.nodata):
-            raise ValueError("the nodata value must be a finite number")
 
 
 class RasterFile:
@@ -161,22 +120,6 @@ class Layer:
 
     file: RasterFile
     band: int
-
-
-@dataclass(frozen=True)
-class ChipWindow:
-    """A window of the scene in native pixels and the size it is read at (differs when resampling)."""
-
-    x: int
-    y: int
-    width: int
-    height: int
-    out_width: int
-    out_height: int
-
-    @property
-    def window(self) -> Window:
-        return Window(self.x, self.y, self.width, self.height)
 
 
 @dataclass(frozen=True)
@@ -269,8 +212,7 @@ def open_scene(
     resolution_m = ground_resolution_m(crs, transform, centre_lat)
     refuse_chip_count(width, height, resolution_m, options)  # before a single pixel is read
     sha256 = scene_sha256([file.sha256() for file in files])
-    values, valid = stats_sample(layers, width, height)
-    fill = options.nodata if options.nodata is not None or declares_mask else edge_fill(values, valid)
+    fill, stretch = SCENE_STATISTICS.fill_and_stretch(sha256, layers, width, height, options, declares_mask)
     return Scene(
         source=source,
         member=files[0].name,
@@ -281,7 +223,7 @@ def open_scene(
         height=height,
         crs=crs,
         transform=transform,
-        stretch=valid_stretch(values, valid & ~is_fill(values, fill), options.stretch),
+        stretch=stretch,
         percentiles=options.stretch,
         fill=fill,
         sha256=sha256,
@@ -365,11 +307,42 @@ def stats_sample(layers: Sequence[Layer], width: int, height: int) -> tuple[np.n
     return _sampled_windows(layers, width, height)
 
 
-def scene_stretch(
-    layers: Sequence[Layer], width: int, height: int, percentiles: tuple[float, float]
-) -> tuple[tuple[float, float], ...]:
-    """Per-band value range for the 8-bit stretch, from the valid pixels of :func:`stats_sample`."""
-    return valid_stretch(*stats_sample(layers, width, height), percentiles)
+class SceneStatistics:
+    """Each scene's fill value and stretch, remembered by its content for the next read of it.
+
+    A query of a whole scene (an upload, ``rsclip search --image``, eval) would otherwise
+    read and sort the stats sample on every request. The key is the scene's sha256 with
+    everything else that shapes the numbers, so a changed file (other bytes, other hash)
+    can never be given another version's statistics. Bounded: least recently used out.
+    """
+
+    def __init__(self, capacity: int = 256):
+        self._capacity = capacity
+        self._known: OrderedDict[tuple, tuple] = OrderedDict()
+        self._lock = threading.Lock()
+        self.computed = 0  # how many were worked out rather than remembered
+
+    def fill_and_stretch(
+        self, sha256: str, layers: Sequence[Layer], width: int, height: int, options: RasterOptions, declares_mask: bool
+    ) -> tuple[float | None, tuple[tuple[float, float], ...]]:
+        bands = tuple(layer.band for layer in layers)
+        key = (sha256, bands, width, height, options.stretch, options.nodata, declares_mask)
+        with self._lock:
+            if key in self._known:
+                self._known.move_to_end(key)
+                return self._known[key]
+        values, valid = stats_sample(layers, width, height)
+        fill = options.nodata if options.nodata is not None or declares_mask else edge_fill(values, valid)
+        result = fill, valid_stretch(values, valid & ~is_fill(values, fill), options.stretch)
+        with self._lock:
+            self.computed += 1
+            self._known[key] = result
+            while len(self._known) > self._capacity:
+                self._known.popitem(last=False)
+        return result
+
+
+SCENE_STATISTICS = SceneStatistics()
 
 
 def valid_stretch(
@@ -423,105 +396,6 @@ def to_rgb8(values: np.ndarray, valid: np.ndarray, stretch: Sequence[Sequence[fl
     rgb[~valid] = 0
     return rgb
 
-
-def _window_and_stride(resolution_m: float | None, options: RasterOptions) -> tuple[int, int]:
-    """Native pixels per chip window and between window starts (they differ when resampling)."""
-    factor = 1.0
-    if options.resample_to is not None:
-        if resolution_m is None:
-            raise RasterError("cannot resample to a ground resolution: the file has no georeferencing")
-        factor = options.resample_to / resolution_m
-    return max(1, round(options.chip_size * factor)), max(1, round((options.chip_size - options.overlap) * factor))
-
-
-def chip_count(width: int, height: int, resolution_m: float | None, options: RasterOptions) -> int:
-    """How many chips :func:`chip_grid` cuts a scene of this size into, by arithmetic alone."""
-    size, stride = _window_and_stride(resolution_m, options)
-    return _start_count(width, size, stride) * _start_count(height, size, stride)
-
-
-def refuse_chip_count(width: int, height: int, resolution_m: float | None, options: RasterOptions) -> None:
-    """A scene declaring more chips than ``options.max_chips`` is refused before anything is read:
-    its header may declare 10^12 pixels in a file of a few kilobytes."""
-    count = chip_count(width, height, resolution_m, options)
-    if count > options.max_chips:
-        raise InputRefused(
-            FailureKind.TOO_MANY_CHIPS,
-            f"a {width:,} x {height:,} px scene makes {count:,} chips, over the limit of {options.max_chips:,} "
-            f"per scene (--max-chips-per-scene; a larger --chip-size makes fewer)",
-        )
-
-
-def chip_grid(scene: Scene, options: RasterOptions) -> list[ChipWindow]:
-    """Windows of ``chip_size`` output pixels every ``chip_size - overlap``; the last row and
-    column are moved back to end flush with the scene, so every chip is whole."""
-    return list(iter_chip_grid(scene, options))
-
-
-def iter_chip_grid(scene: Scene, options: RasterOptions) -> Iterator[ChipWindow]:
-    """:func:`chip_grid` one window at a time: the same memory however many chips a scene has."""
-    size, stride = _window_and_stride(scene.resolution_m, options)
-    for y in _starts(scene.height, size, stride):
-        for x in _starts(scene.width, size, stride):
-            width, height = min(size, scene.width - x), min(size, scene.height - y)
-            yield ChipWindow(x, y, width, height, _out_size(width, size, options), _out_size(height, size, options))
-
-
-def _out_size(native: int, window: int, options: RasterOptions) -> int:
-    """Whole windows come out at exactly the chip size (the rounded native window must not
-    make 270 px chips); a scene smaller than one window keeps its share of it."""
-    return options.chip_size if native == window else max(1, round(options.chip_size * native / window))
-
-
-def _starts(length: int, size: int, stride: int) -> Iterator[int]:
-    if length <= size:
-        yield 0
-        return
-    last = 0
-    for last in range(0, length - size + 1, stride):
-        yield last
-    if last + size < length:
-        yield length - size
-
-
-def _start_count(length: int, size: int, stride: int) -> int:
-    if length <= size:
-        return 1
-    regular = (length - size) // stride + 1
-    return regular + ((regular - 1) * stride + size < length)
-
-
-def chip_sha256(scene: Scene, chip: ChipWindow) -> str:
-    """Identity of a chip: the scene's content plus everything that shapes its pixels."""
-    return chip_fingerprint(
-        scene.sha256,
-        [layer.band for layer in scene.layers],
-        (chip.x, chip.y, chip.width, chip.height),
-        (chip.out_width, chip.out_height),
-        scene.percentiles,
-        scene.fill,
-    )
-
-
-def chip_fingerprint(scene_sha256: str, bands, window, out_size, percentiles, fill: float | None = None) -> str:
-    """The hash behind :func:`chip_sha256`, from its parts (so a stored chip can be checked)."""
-    recipe = {
-        "scene": scene_sha256,
-        "bands": list(bands),
-        "window": list(window),
-        "out": list(out_size),
-        "stretch": list(percentiles),
-    }
-    if fill is not None:  # fill changes the mask and the stretch: other pixels
-        recipe["fill"] = fill
-    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
-
-
-def scene_sha256(file_hashes: Sequence[str]) -> str:
-    """A scene's content hash from its files' (one file, or a band stack's files in order)."""
-    if len(file_hashes) == 1:
-        return file_hashes[0]
-    return hashlib.sha256("".join(file_hashes).encode()).hexdigest()
 
 
 def _resampling(chip: ChipWindow) -> Resampling:

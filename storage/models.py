@@ -8,6 +8,11 @@ from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, Foreign
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
+# Image ids (also FAISS ids) are 64-bit: BIGINT on PostgreSQL (schema 8). SQLite keeps its
+# INTEGER PRIMARY KEY, which is already 64 bits and the table's rowid.
+IMAGE_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -21,7 +26,7 @@ class ImageRow(Base):
 
     __tablename__ = "images"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[int] = mapped_column(IMAGE_ID, primary_key=True, autoincrement=True)
     source: Mapped[str] = mapped_column(String, index=True)  # folder or archive it came from
     member: Mapped[str] = mapped_column(String)  # path inside that folder or archive
     sha256: Mapped[str] = mapped_column(String(64), unique=True, index=True)
@@ -75,7 +80,7 @@ class EmbeddingRow(Base):
 
     __tablename__ = "embeddings"
 
-    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    image_id: Mapped[int] = mapped_column(IMAGE_ID, ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
     generation_id: Mapped[int] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"), primary_key=True)
     slot: Mapped[int] = mapped_column(Integer, default=-1, server_default="-1")
 
@@ -98,7 +103,7 @@ class LocationRow(Base):
     part: Mapped[str] = mapped_column(String, default="", server_default="")
     byte_size: Mapped[int] = mapped_column(BigInteger)  # scenes pass 2 GiB: 64 bits on PostgreSQL
     mtime: Mapped[float | None] = mapped_column(Float, nullable=True)
-    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), index=True)
+    image_id: Mapped[int] = mapped_column(IMAGE_ID, ForeignKey("images.id", ondelete="CASCADE"), index=True)
     indexing: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
@@ -148,7 +153,7 @@ class ImageGeoRow(Base):
     __tablename__ = "image_geo"
     __table_args__ = (Index("ix_image_geo_lon", "min_lon", "max_lon"), Index("ix_image_geo_lat", "min_lat", "max_lat"))
 
-    image_id: Mapped[int] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
+    image_id: Mapped[int] = mapped_column(IMAGE_ID, ForeignKey("images.id", ondelete="CASCADE"), primary_key=True)
     scene: Mapped[str] = mapped_column(String)
     layers: Mapped[str] = mapped_column(Text)  # JSON [[member, band], ...]
     window_x: Mapped[int] = mapped_column(Integer)

@@ -184,6 +184,23 @@ def _v7_vectors_to_files(connection: Connection, data_dir: Path) -> None:
     connection.execute(text("ALTER TABLE embeddings DROP COLUMN vector"))
 
 
+# Every column that holds an image id (images.id is also the FAISS id).
+IMAGE_ID_COLUMNS = (("images", "id"), ("embeddings", "image_id"), ("locations", "image_id"), ("image_geo", "image_id"))
+
+
+def _v8_bigint_image_ids(connection: Connection, _data_dir: Path) -> None:
+    """Version 8: image ids are 64-bit on PostgreSQL, as they always were on SQLite (whose
+    INTEGER PRIMARY KEY is the 64-bit rowid: nothing to change there). SERIAL made them
+    int4, and an id past 2^31 - 1 could be neither stored nor looked up."""
+    if connection.dialect.name != "postgresql":
+        return
+    for table, column in IMAGE_ID_COLUMNS:
+        connection.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT"))
+    sequence = connection.execute(text("SELECT pg_get_serial_sequence('images', 'id')")).scalar_one()
+    if sequence is not None:  # SERIAL's sequence stops at 2^31 - 1 too
+        connection.execute(text(f"ALTER SEQUENCE {sequence} AS BIGINT"))
+
+
 # MIGRATIONS[n] upgrades a database from version n + 1 to n + 2.
 MIGRATIONS: list[Callable[[Connection, Path], None]] = [
     _add_image_geo,
@@ -192,6 +209,7 @@ MIGRATIONS: list[Callable[[Connection, Path], None]] = [
     _record_index_builds,
     _record_scene_fingerprints,
     _v7_vectors_to_files,
+    _v8_bigint_image_ids,
 ]
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 

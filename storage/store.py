@@ -13,15 +13,16 @@ is saved atomically at checkpoints. A crash anywhere loses nothing committed: ro
 past the committed length are never read, and the next open re-adds from the vector
 file whatever the saved FAISS file lacks.
 
-Where each image's content lives (and incremental updates, prune) is in
-``storage/locations.py``; building a new generation beside this one and switching
-to it in ``storage/generations.py``; ``storage/check.py`` verifies and repairs.
+Reading (records, vectors, search, stats) is in ``storage/reading.py``; where each
+image's content lives (and incremental updates, prune) in ``storage/locations.py``;
+building a new generation beside this one and switching to it in
+``storage/generations.py``; ``storage/check.py`` verifies and repairs.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,16 +31,16 @@ from sqlalchemy.orm import Session
 
 from storage import generations
 from storage import write_lock
-from storage.catalog import CATALOG_FILE, catalog_url, default_database_url, open_catalog, shown_url  # noqa: F401 (re-exported)
+from storage.catalog import CATALOG_FILE, catalog_url, default_database_url, open_catalog  # noqa: F401 (re-exported)
 from storage.errors import ModelMismatchError, StoreError, StoreNotFoundError
 from storage.generations import GenerationMethods
-from storage.geo import matching_ids_query
 from storage.killpoints import kill_point
 from storage.locations import LocationMethods, part_of, point, release
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
 from storage.index_policy import IndexPolicy
-from storage.records import Hit, ImageRecord, IndexBuild, ModelIdentity, NewImage, SearchFilters, StoreStats
-from storage.row_mapping import image_record, image_row, index_build_columns, index_build_of, model_identity_of
+from storage.reading import ReadingMethods
+from storage.records import IndexBuild, ModelIdentity, NewImage
+from storage.row_mapping import image_row, index_build_columns, model_identity_of
 from storage.runs import RunLog
 from storage.vector_file import VectorFile, stored_form
 from storage.vectors import TextQueries, VectorIndex
@@ -49,7 +50,7 @@ from storage.write_lock import LOCK_FILE  # noqa: F401 (re-exported)
 log = logging.getLogger(__name__)
 
 
-class Store(LocationMethods, GenerationMethods):
+class Store(LocationMethods, GenerationMethods, ReadingMethods):
     """Catalog + vector index of one data directory.
 
     Open with ``writable=True`` to index: that takes the catalog's write lock (``write_lock``:
@@ -238,130 +239,6 @@ class Store(LocationMethods, GenerationMethods):
     def runs(self) -> RunLog:
         """The log of index runs and what each could not index."""
         return RunLog(self._engine, self.data_dir, writable=self.writable)
-
-    # -- reading --------------------------------------------------------------
-    def count(self) -> int:
-        with Session(self._engine) as session:
-            return session.execute(select(func.count()).select_from(ImageRow)).scalar_one()
-
-    def get(self, image_id: int) -> ImageRecord | None:
-        if not self._could_exist(image_id):
-            return None  # PostgreSQL would refuse the query itself: a 32-bit id column
-        with Session(self._engine) as session:
-            row = session.get(ImageRow, int(image_id))
-            return None if row is None else image_record(row)
-
-    def get_many(self, image_ids: Sequence[int]) -> dict[int, ImageRecord]:
-        with Session(self._engine) as session:
-            wanted = [int(i) for i in image_ids if self._could_exist(i)]
-            rows = session.execute(select(ImageRow).where(ImageRow.id.in_(wanted)))
-            return {row.id: image_record(row) for row in rows.scalars()}
-
-    def _could_exist(self, image_id: int) -> bool:
-        """Whether the catalog's id column can hold ``image_id`` (32-bit on PostgreSQL, 64-bit on SQLite)."""
-        largest = 2**31 - 1 if self._engine.dialect.name == "postgresql" else 2**63 - 1
-        return 0 < int(image_id) <= largest
-
-    def vector(self, image_id: int) -> np.ndarray | None:
-        """The stored vector of an image (from the vector file), or None if it has none.
-
-        A reader that another process's reindex has just moved past (its generation retired,
-        the catalog rows gone, until it follows the switch) still answers from the vector
-        file it has open, as it still searches with that generation's index, as long as the
-        image itself is still in the catalog.
-        """
-        if self._generation is None or not self._could_exist(image_id):
-            return None
-        file = self.vector_file(self._generation)
-        with Session(self._engine) as session:
-            slot = session.execute(
-                select(EmbeddingRow.slot).where(
-                    EmbeddingRow.image_id == int(image_id), EmbeddingRow.generation_id == self._generation.id
-                )
-            ).scalar_one_or_none()
-            if slot is None and session.get(GenerationRow, self._generation.id) is None:
-                slot = self._slot_in_retired_generation(session, file, int(image_id))
-        if slot is None or not 0 <= slot < file.committed:
-            return None
-        return file.rows(np.array([slot]))[0]
-
-    @staticmethod
-    def _slot_in_retired_generation(session: Session, file: VectorFile, image_id: int) -> int | None:
-        if session.get(ImageRow, image_id) is None:
-            return None
-        try:
-            slot = int(file.slots_of(np.array([image_id]))[0])
-        except OSError:  # the retired generation's file is gone and was never mapped here
-            return None
-        return slot if slot >= 0 else None
-
-    def iter_vectors(self, chunk_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Every stored vector of the active generation as (ids, vectors) chunks, in id order.
-
-        Read from the catalog, not FAISS, so it works for any index type and streams
-        in bounded memory however large the index.
-        """
-        if self._generation is not None:
-            yield from generations.stream_vectors(self, self._generation, chunk_size)
-
-    def matching_ids(self, filters: SearchFilters) -> np.ndarray:
-        """Ids of the items that pass ``filters`` (SQL on indexed columns)."""
-        with Session(self._engine) as session:
-            return np.fromiter(session.execute(matching_ids_query(filters)).scalars(), dtype=np.int64)
-
-    def search(
-        self, queries: np.ndarray, k: int = 10, offset: int = 0, filters: SearchFilters | None = None
-    ) -> list[list[Hit]]:
-        """Nearest images for each query vector, best first, metadata attached.
-
-        With ``filters``, FAISS itself skips the items that fail them (an id selector),
-        so k results come back whenever k items pass.
-        """
-        queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
-        vectors = self._vectors  # one index for the whole query, even if a writer swaps it meanwhile
-        if vectors is None or vectors.count == 0:
-            return [[] for _ in queries]
-        if queries.shape[1] != vectors.dimension:
-            raise ValueError(f"query has {queries.shape[1]} dimensions, the index {vectors.dimension}")
-        allowed = None
-        if filters is not None and filters.active:
-            allowed = self.matching_ids(filters)
-            if len(allowed) == 0:
-                return [[] for _ in queries]
-        scores, ids = vectors.search(queries, k + offset, allowed_ids=allowed)
-        records = self.get_many(sorted({int(i) for i in ids.ravel() if i >= 0}))
-        return [
-            [
-                Hit(score=float(score), image=records[int(image_id)])
-                for score, image_id in list(zip(row_scores, row_ids))[offset:]
-                if image_id >= 0 and int(image_id) in records
-            ]
-            for row_scores, row_ids in zip(scores, ids)
-        ]
-
-    def stats(self) -> StoreStats:
-        with Session(self._engine) as session:
-            sources = dict(
-                session.execute(select(ImageRow.source, func.count()).group_by(ImageRow.source)).all()
-            )
-        files = {p.name: p.stat().st_size for p in sorted(self.data_dir.iterdir()) if p.is_file()}
-        vectors = self._vectors
-        return StoreStats(
-            items=sum(sources.values()),
-            vectors=0 if self._vectors is None else self._vectors.count,
-            sources=sources,
-            model=self.model,
-            index_type=None if self._vectors is None else self._vectors.index_type,
-            index_version=0 if self._generation is None else self._generation.index_version,
-            disk_bytes=sum(files.values()),
-            database_url=shown_url(self.database_url),
-            files=files,
-            index_build=None if self._generation is None else index_build_of(self._generation),
-            memory_budget=self.index_policy.budget,
-            index_memory=0 if vectors is None else self.index_policy.memory_bytes(
-                vectors.kind, vectors.count, vectors.dimension, vectors.code_bytes
-            ),
-        )
 
     # -- consistency ----------------------------------------------------------
     def reconcile(self) -> tuple[int, int]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from indexer.raster import DEFAULT_MAX_CHIPS, RasterOptions
+from indexer.raster import RasterOptions
+from indexer.raster_options import DEFAULT_MAX_CHIPS
 from service.errors import UserError
 
 

@@ -65,38 +65,6 @@ def test_images_over_the_pixel_limit_are_refused_before_decoding(make_image):
         decode_image(_encode(make_image(5, size=(100, 100)), "PNG"), max_pixels=5_000)
 
 
-def _float32_tiff(width: int, height: int) -> bytes:
-    """A smooth float32 reflectance picture: compresses to little, decodes to width*height*4 bytes."""
-    import rasterio
-    from rasterio.io import MemoryFile
-
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    values = (0.3 + 0.2 * np.sin(xx / 300) * np.cos(yy / 200))[np.newaxis]
-    with MemoryFile() as memory:
-        with memory.open(driver="GTiff", width=width, height=height, count=1, dtype="float32", compress="deflate",
-                         predictor=3, tiled=True) as dst:
-            dst.write(values)
-        return memory.read()
-
-
-def test_a_large_float_tiff_query_is_read_decimated_without_a_full_resolution_copy():
-    """Issue 11 (memory per upload): 20 MP of float32 used to become float64 arrays of 160 MB each;
-    read at the size a query needs, Python-side allocations stay a few MB (GDAL's are in bench/load.py)."""
-    import tracemalloc
-
-    data = _float32_tiff(5000, 4000)
-    tracemalloc.start()
-    try:
-        decoded = decode_image(data, longest_side=1024)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert decoded.image.mode == "RGB" and max(decoded.image.size) == 1024
-    assert (decoded.width, decoded.height) == (5000, 4000)
-    assert np.asarray(decoded.image).std() > 10  # stretched, not flat
-    assert peak < 48 << 20, f"peak {peak >> 20} MiB of Python-side allocations"
-
-
 def test_a_query_jpeg_is_decoded_scaled_down_but_never_below_the_size_asked():
     buffer = io.BytesIO()
     Image.fromarray(np.random.default_rng(1).integers(0, 256, (3000, 4000, 3), dtype=np.uint8)).save(buffer, "JPEG")

@@ -16,7 +16,8 @@ import sys
 import pytest
 
 from indexer.limits import FailureKind, InputRefused
-from indexer.raster import RasterFile, RasterOptions, chip_count, chip_grid, open_scene
+from indexer.chip_grid import chip_count, chip_grid
+from indexer.raster import RasterFile, RasterOptions, open_scene
 from tests.conftest import REPO_ROOT, noise_image
 from tests.rasters import sparse_geotiff, textured, write_geotiff
 

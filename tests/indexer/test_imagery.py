@@ -3,11 +3,14 @@ pictures that are exactly what indexing embeds (``indexer.imagery``)."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import rasterio
 from rasterio.enums import Resampling
 
+from indexer import raster
 from indexer.imagery import input_file, model_images, query_image
 from indexer.raster import RasterFile, RasterOptions, open_scene, read_layers, to_rgb8
 from storage import Store
@@ -96,3 +99,64 @@ def test_model_images_are_the_chips_indexing_keeps(tmp_path, encoder):
     chips = list(model_images(input_file(path.name, path=path), RasterOptions(chip_size=64)))
     assert 0 < len(chips) < 16  # the mostly-fill corners are left out, as indexing leaves them
     assert [c.chip.sha256 for c in chips] == [record.sha256 for record in records]
+
+
+def _float32_tiff(width: int, height: int) -> bytes:
+    """A smooth float32 reflectance picture: compresses to little, decodes to width*height*4 bytes."""
+    from rasterio.io import MemoryFile
+
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    values = (0.3 + 0.2 * np.sin(xx / 300) * np.cos(yy / 200))[np.newaxis]
+    with MemoryFile() as memory:
+        with memory.open(driver="GTiff", width=width, height=height, count=1, dtype="float32", compress="deflate",
+                         predictor=3, tiled=True) as dst:
+            dst.write(values)
+        return memory.read()
+
+
+def test_a_large_float_tiff_upload_is_read_decimated_without_a_full_resolution_copy():
+    """Issue 11 (memory per upload): 20 MP of float32 used to become float64 arrays of 160 MB each;
+    read at the size a query needs, Python-side allocations stay a few MB (GDAL's are in bench/load.py)."""
+    import tracemalloc
+
+    upload = input_file("upload", data=_float32_tiff(5000, 4000))
+    tracemalloc.start()
+    try:
+        query = query_image(upload, model_size=224, longest_side=1024)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert query.image.mode == "RGB" and query.image.size == (224, 179)
+    assert "whole scene 5000x4000" in query.reading
+    assert np.asarray(query.image).std() > 10  # stretched, not flat
+    assert peak < 48 << 20, f"peak {peak >> 20} MiB of Python-side allocations"
+
+
+def test_repeated_queries_of_one_scene_work_out_its_statistics_once(tmp_path):
+    path = write_geotiff(tmp_path / "scene.tif", textured((3, 300, 280), 300, 9000, seed=11))
+    before = raster.SCENE_STATISTICS.computed
+    first = query_image(input_file(path.name, path=path), RasterOptions(chip_size=128), model_size=64)
+    again = query_image(input_file(path.name, path=path), RasterOptions(chip_size=128), model_size=64)
+    uploaded = query_image(input_file("upload", data=path.read_bytes()), RasterOptions(chip_size=128), model_size=64)
+    assert raster.SCENE_STATISTICS.computed == before + 1  # the same bytes, by path or uploaded
+    assert np.array_equal(np.asarray(first.image), np.asarray(again.image))
+    assert np.array_equal(np.asarray(first.image), np.asarray(uploaded.image))
+    query_image(input_file(path.name, path=path), RasterOptions(chip_size=128, stretch=(1, 99)), model_size=64)
+    assert raster.SCENE_STATISTICS.computed == before + 2  # other percentiles: other statistics
+
+
+def test_a_file_changed_in_place_never_gets_the_old_versions_statistics(tmp_path, monkeypatch):
+    """Same path, size, inode and modification time: only the content differs, and the key is the content."""
+    path = write_geotiff(tmp_path / "scene.tif", textured((3, 300, 280), 300, 9000, seed=12))
+    options = RasterOptions(chip_size=128)
+    old = query_image(input_file(path.name, path=path), options, model_size=64)
+    status = path.stat()
+    with rasterio.open(path, "r+") as dst:
+        dst.write(textured((3, 300, 280), 2000, 4000, seed=12))
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_ino) == (status.st_size, status.st_ino)
+    changed = query_image(input_file(path.name, path=path), options, model_size=64)
+    monkeypatch.setattr(raster, "SCENE_STATISTICS", raster.SceneStatistics())  # nothing remembered
+    fresh = query_image(input_file(path.name, path=path), options, model_size=64)
+    assert np.array_equal(np.asarray(changed.image), np.asarray(fresh.image))
+    assert not np.array_equal(np.asarray(changed.image), np.asarray(old.image))

@@ -17,7 +17,8 @@ from rasterio.windows import Window
 from rasterio.windows import bounds as window_bounds
 
 from indexer.chips import chip_png, render_chip
-from indexer.raster import RasterError, RasterFile, RasterOptions, chip_grid, open_scene, read_chip
+from indexer.chip_grid import chip_grid
+from indexer.raster import RasterError, RasterFile, RasterOptions, open_scene, read_chip
 from tests.rasters import UTM_33N, index_into, textured, write_geotiff
 
 

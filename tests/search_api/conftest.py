@@ -1,7 +1,8 @@
 """An index built from images the tests make (folder, zip, tar.gz) and an app serving it.
 
 The session's index is built twice, with its catalog on SQLite and on PostgreSQL
-(tests/catalogs.py), and every test of the app runs against each.
+(tests/catalogs.py), and every test of the app runs against each; the browser tests of
+the page (marked ``sqlite_only``) run on SQLite alone.
 """
 
 from __future__ import annotations
@@ -73,7 +74,17 @@ def build_index(root: Path, encoder, database_url: str | None = None) -> Indexed
     return IndexedData(data_dir, root / "inputs", ids, database_url)
 
 
-@pytest.fixture(scope="session", params=CATALOGS)
+def pytest_generate_tests(metafunc):
+    """The session's index on each catalog engine for every test that reaches it, through
+    ``client``, ``app`` or ``live_server`` too; tests marked ``sqlite_only`` (the page's, which
+    test the page and not the catalog) on SQLite alone. Parametrized here rather than with
+    ``params=`` on the fixture, so a module can narrow it without naming the fixture in each test."""
+    if "indexed" in metafunc.fixturenames:
+        engines = ("sqlite",) if metafunc.definition.get_closest_marker("sqlite_only") else CATALOGS
+        metafunc.parametrize("indexed", engines, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
 def indexed(request, tmp_path_factory, encoder) -> IndexedData:
     database_url = None
     if request.param == "postgresql":

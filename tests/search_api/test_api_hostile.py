@@ -98,6 +98,16 @@ def test_ids_outside_the_catalogs_range_are_422_not_a_crash(client, path, image_
     assert "image_id" in _reason(client.get(path.format(image_id)), 422)
 
 
+@pytest.mark.parametrize("image_id", [2**31 - 1, 2**31, 2**32 + 1, 2**53 - 1])
+@pytest.mark.parametrize("path", ["/images/{}", "/images/{}/info", "/images/{}/thumbnail", "/search/similar/{}"])
+def test_unknown_ids_up_to_the_largest_the_api_takes_are_404_on_every_catalog(client, path, image_id):
+    assert str(image_id) in _reason(client.get(path.format(image_id)), 404)
+
+
+def test_an_unknown_id_in_a_form_is_404(client):
+    assert str(2**53 - 1) in _reason(client.post("/embed", data={"image_id": str(2**53 - 1)}), 404)
+
+
 def test_an_id_outside_the_range_in_a_form_is_422(client):
     assert "image_id" in _reason(client.post("/classify", data={"labels": ["a"], "image_id": str(2**70)}), 422)
 

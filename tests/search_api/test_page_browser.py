@@ -19,7 +19,7 @@ from tests.search_api.browser import (
     wait_for_thumbnails,
 )
 
-pytestmark = needs_chromium
+pytestmark = [needs_chromium, pytest.mark.sqlite_only]  # the page, not the catalog: one engine is enough
 
 
 @pytest.fixture

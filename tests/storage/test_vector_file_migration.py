@@ -64,7 +64,7 @@ def test_version_6_blobs_move_to_the_vector_file_and_the_index_stays_consistent(
         assert store.search(unit_vectors(6)[3], k=1)[0][0].image.id == 4
         assert [p.code for p in check_store(store).problems] == ["catalog-vectors-malformed"]
     assert catalog_sql(data_dir, "select version from schema_version") == [(CURRENT_VERSION,)]
-    assert CURRENT_VERSION == 7
+    assert CURRENT_VERSION == 8
     assert catalog_sql(data_dir, "SELECT count(*) FROM embeddings WHERE slot >= 0") == [(5,)]
     with pytest.raises(Exception):
         catalog_sql(data_dir, "SELECT vector FROM embeddings")  # the blobs' column is gone
