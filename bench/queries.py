@@ -133,7 +133,7 @@ def _text_query(client, searcher):
 def _recall(store, queries: np.ndarray) -> float:
     from storage.index_policy import exact_neighbours, recall_at_k
 
-    truth = exact_neighbours(queries, store._vectors.iter_chunks(), 10)[1]
+    truth = exact_neighbours(queries, store.iter_vectors(), 10)[1]
     found = store._vectors.search(queries, 10)[1]
     return recall_at_k(found, truth)
 
@@ -175,7 +175,7 @@ def run_queries(encoder, items: int, query_images: list[Path], calls: int) -> Qu
             search_only = time_calls(lambda i: store.search(text_vectors[i % len(text_vectors)], k=10), calls * 2)
             text_recall, image_recall = _recall(store, text_vectors), _recall(store, image_vectors)
             exact = VectorIndex.create(encoder.spec.dimension)
-            for ids, vectors in store._vectors.iter_chunks():
+            for ids, vectors in store.iter_vectors():
                 exact.add(ids, vectors)
             exact_only = time_calls(lambda i: exact.search(text_vectors[i % len(text_vectors)], 10), calls)
     build = stats.index_build
