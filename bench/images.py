@@ -46,10 +46,14 @@ def _generated_samples(folder: Path) -> list[Path]:
     return paths
 
 
-def prepare_images(folder: Path, count: int, real: Path | None = None) -> tuple[list[Path], str]:
+def prepare_images(
+    folder: Path, count: int, real: Path | None = None, lossless_suffix: str | None = None
+) -> tuple[list[Path], str]:
     """Write ``count`` distinct images into ``folder``; returns their paths and where they came from.
 
     ``real``: a folder of sample images; default the shared data folder when there is one.
+    ``lossless_suffix``: write the non-JPEG images in this format (".png") instead of their
+    source's (TIFF): for a peer tool that reads only JPEG, PNG and WebP.
     """
     folder.mkdir(parents=True, exist_ok=True)
     root = real or shared_data()
@@ -69,6 +73,8 @@ def prepare_images(folder: Path, count: int, real: Path | None = None) -> tuple[
         pixels[0, 0] = [(number * 7) % 256, (number * 13) % 256, number // 256 % 256]  # distinct content
         image = Image.fromarray(pixels)
         suffix = source.suffix.lower()
+        if lossless_suffix and suffix not in (".jpg", ".jpeg"):
+            suffix = lossless_suffix
         if max(image.size) >= 500 and number % 3 == 0:
             suffix = ".jpg"
         path = folder / f"{number:05d}_{source.stem}{suffix}"

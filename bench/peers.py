@@ -131,7 +131,11 @@ def time_both(venv: Path, checkpoint: Path, folder: Path, rounds: int, workdir: 
             flush=True,
         )
     ours, theirs = rsclip_vectors(workdir / "rsclip-0"), clip_retrieval_vectors(venv, workdir / "clip-retrieval-0")
-    cosines = np.array([float(ours[name] @ theirs[name]) for name in sorted(ours) if name in theirs])
+    expected = sum(1 for _ in folder.iterdir())
+    print(f"   vectors written: rsclip {len(ours)}, clip-retrieval {len(theirs)}, of {expected} images", flush=True)
+    if not len(ours) == len(theirs) == expected:
+        raise SystemExit("the tools did not embed the same images: their times are not comparable")
+    cosines = np.array([float(ours[name] @ theirs[name]) for name in sorted(ours)])
     return runs, cosines
 
 
@@ -161,7 +165,9 @@ def main(argv=None) -> int:
     for size in args.sizes:
         with tempfile.TemporaryDirectory(prefix="rsclip-peers-") as workdir:
             folder = Path(workdir) / "images"
-            _, origin = prepare_images(folder, size)
+            # PNG for the TIFF samples: clip-retrieval's folder reader takes only JPEG, PNG and WebP
+            # and would skip them silently, embedding fewer images than rsclip.
+            _, origin = prepare_images(folder, size, lossless_suffix=".png")
             section(f"{size} images from {origin}, batch {BATCH}, {WORKERS} decode workers, fp32 both")
             runs, size_cosines = time_both(args.venv, checkpoint, folder, args.rounds, Path(workdir))
         cosines = size_cosines if cosines is None else np.concatenate([cosines, size_cosines])
