@@ -140,3 +140,9 @@ def run_child(command: list[str], env: dict[str, str] | None = None, cwd: Path |
     if process.returncode:
         raise RuntimeError(f"{' '.join(command[:4])} ... failed ({process.returncode}):\n{output[-3000:]}")
     return ChildRun(seconds, usage.ru_maxrss / 1024, output)
+
+
+def steady_rate(small: int, large: int, small_seconds: float, large_seconds: float) -> float:
+    """Images per second once started: a larger job's extra images over its extra time
+    (both jobs pay the same start-up, which cancels)."""
+    return (large - small) / max(large_seconds - small_seconds, 1e-9)

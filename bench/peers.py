@@ -141,7 +141,7 @@ def time_both(venv: Path, checkpoint: Path, folder: Path, rounds: int, workdir: 
 
 def main(argv=None) -> int:
     from bench.clip_checkpoint import build_clip_l14
-    from bench.common import load_average, section
+    from bench.common import load_average, section, steady_rate
     from bench.hardware import measure_hardware
     from bench.images import prepare_images
 
@@ -179,7 +179,7 @@ def main(argv=None) -> int:
     print(f"   {hardware.describe()}")
     steady = {}
     for tool in ("rsclip", "clip-retrieval"):
-        steady[tool] = (large - small) / max(1e-9, medians[tool, large] - medians[tool, small])
+        steady[tool] = steady_rate(small, large, medians[tool, small], medians[tool, large])
         print(
             f"   {tool:<15}: whole job {small} images {medians[tool, small]:6.1f} s, {large} images "
             f"{medians[tool, large]:6.1f} s; steady {steady[tool]:.3f} img/s "

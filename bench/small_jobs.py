@@ -49,7 +49,7 @@ def time_size(checkpoint: Path, folder: Path, rounds: int, workdir: Path) -> dic
 
 
 def main(argv=None) -> int:
-    from bench.common import large_checkpoint, load_average, section
+    from bench.common import large_checkpoint, load_average, section, steady_rate
     from bench.hardware import measure_hardware
     from bench.images import prepare_images
 
@@ -82,19 +82,14 @@ def main(argv=None) -> int:
         )
     if len(rows) >= 2:
         (small, naive_small, ours_small, _), (large, naive_large, ours_large, _) = rows[0], rows[-1]
-        ours_rate, naive_rate = _steady_rate(small, large, ours_small, ours_large), _steady_rate(
-            small, large, naive_small, naive_large)
+        ours_rate = steady_rate(small, large, ours_small, ours_large)
+        naive_rate = steady_rate(small, large, naive_small, naive_large)
         print(
             f"   steady rate ({large} - {small} images over the extra time; start-up cancels): "
             f"rsclip {ours_rate:.3f} img/s = {hardware.share_of_ceiling(ours_rate):.2f} of the ceiling, "
             f"naive {naive_rate:.3f} img/s = {hardware.share_of_ceiling(naive_rate):.2f}; rsclip/naive {ours_rate / naive_rate:.2f}x"
         )
     return 0
-
-
-def _steady_rate(small: int, large: int, small_seconds: float, large_seconds: float) -> float:
-    """Images per second once started: the larger job's extra images over its extra time."""
-    return (large - small) / max(large_seconds - small_seconds, 1e-9)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from storage.geo import matching_ids_query
 from storage.models import EmbeddingRow, GenerationRow, ImageRow
 from storage.records import Hit, ImageRecord, SearchFilters, StoreStats
 from storage.row_mapping import image_record, index_build_of
-from storage.vector_file import VectorFile
 
 
 class ReadingMethods:
@@ -56,21 +55,12 @@ class ReadingMethods:
                     EmbeddingRow.image_id == int(image_id), EmbeddingRow.generation_id == self._generation.id
                 )
             ).scalar_one_or_none()
-            if slot is None and session.get(GenerationRow, self._generation.id) is None:
-                slot = self._slot_in_retired_generation(session, file, int(image_id))
+            retired = slot is None and session.get(GenerationRow, self._generation.id) is None
+            if retired and session.get(ImageRow, int(image_id)) is not None:
+                slot = int(file.slots_of(np.array([int(image_id)]))[0])  # -1: no row
         if slot is None or not 0 <= slot < file.committed:
             return None
         return file.rows(np.array([slot]))[0]
-
-    @staticmethod
-    def _slot_in_retired_generation(session: Session, file: VectorFile, image_id: int) -> int | None:
-        if session.get(ImageRow, image_id) is None:
-            return None
-        try:
-            slot = int(file.slots_of(np.array([image_id]))[0])
-        except OSError:  # the retired generation's file is gone and was never mapped here
-            return None
-        return slot if slot >= 0 else None
 
     def iter_vectors(self, chunk_size: int = 4096) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every stored vector of the active generation as (ids, vectors) chunks, in id order.
