@@ -27,7 +27,8 @@ from PIL import Image
 from rasterio.enums import Resampling
 
 from indexer.chips import PlannedChip, plan_chips, read_chip_item, render_chip
-from indexer.decode import DEFAULT_MAX_PIXELS, decode_image
+from indexer.decode import DEFAULT_MAX_PIXELS, DecodeError, decode_image
+from indexer.limits import FailureKind
 from indexer.items import SourceItem
 from indexer.stacks import BandStack
 from indexer.raster import (
@@ -37,6 +38,7 @@ from indexer.raster import (
     is_raster_name,
     needs_raster_reader,
     open_scene,
+    pixels_touched,
     read_chip,
     read_layers,
     to_rgb8,
@@ -102,7 +104,10 @@ def query_image(
     read at ``model_size`` on its longest side with the scene's bands, fill and stretch.
 
     ``longest_side`` lets a server decode a large photo no bigger than the model needs
-    (JPEG draft mode, ``reduce``), so memory per query stays flat in the photo's size."""
+    (JPEG draft mode, ``reduce``), so memory per query stays flat in the photo's size.
+    A whole-scene read that would decode more than ``max_pixels`` (a big scene without
+    overviews: a few KB of compressed bytes can declare 10^10 pixels) is refused with
+    ``DecodeError`` rather than decoded: work per query stays bounded like memory."""
     options = options or RasterOptions()
     scene = scene_of_file(file, options)
     if scene is None:
@@ -112,7 +117,7 @@ def query_image(
         chip = chips[0]
         rgb, _valid = read_chip(scene.layers, chip.window, scene.stretch, scene.fill)
         return ModelImage(Image.fromarray(rgb, "RGB"), f"{_chip_words(chip)}, as indexing reads it", chip)
-    return _whole_scene(scene, file, model_size)
+    return _whole_scene(scene, file, model_size, max_pixels)
 
 
 def model_images(
@@ -149,8 +154,15 @@ def _picture(file: RasterFile, max_pixels: int, longest_side: int | None = None)
     return ModelImage(decoded.image, f"picture ({decoded.format}, {decoded.width}x{decoded.height}), decoded as indexing does")
 
 
-def _whole_scene(scene: Scene, file: RasterFile, model_size: int) -> ModelImage:
+def _whole_scene(scene: Scene, file: RasterFile, model_size: int, max_pixels: int) -> ModelImage:
     scale = model_size / max(scene.width, scene.height)
+    touched = pixels_touched(scene.layers, scene.width, scene.height, 1 / scale)
+    if touched > max_pixels:
+        raise DecodeError(
+            f"reading this {scene.width}x{scene.height} px scene whole would decode {touched:,} pixels, over the "
+            f"limit of {max_pixels:,}: give it overviews (gdaladdo) or query with one chip of it",
+            FailureKind.TOO_MANY_PIXELS,
+        )
     shape = (max(1, round(scene.height * scale)), max(1, round(scene.width * scale)))
     values, valid = read_layers(scene.layers, None, shape, Resampling.average, scene.fill)
     rgb = to_rgb8(values, valid, scene.stretch)

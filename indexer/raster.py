@@ -302,7 +302,7 @@ def stats_sample(layers: Sequence[Layer], width: int, height: int) -> tuple[np.n
     10^12 of them), windows spread over the scene, so memory stays flat in its size."""
     scale = max(width, height) / STATS_SIDE
     shape = (height, width) if scale <= 1 else (max(1, round(height / scale)), max(1, round(width / scale)))
-    if _pixels_touched(layers, width, height, scale) <= STATS_MAX_TOUCHED:
+    if pixels_touched(layers, width, height, scale) <= STATS_MAX_TOUCHED:
         return read_layers(layers, None, shape)
     return _sampled_windows(layers, width, height)
 
@@ -360,7 +360,7 @@ def valid_stretch(
     return tuple(ranges)
 
 
-def _pixels_touched(layers: Sequence[Layer], width: int, height: int, scale: float) -> int:
+def pixels_touched(layers: Sequence[Layer], width: int, height: int, scale: float) -> int:
     """Pixels a read decimated by ``scale`` decodes: those of the coarsest overview GDAL may use
     (one no coarser than asked), else of the full resolution. Overviews are as declared by
     the file, so a hostile one cannot make this read large: only small counts pass."""

@@ -11,7 +11,9 @@ import rasterio
 from rasterio.enums import Resampling
 
 from indexer import raster
+from indexer.decode import DecodeError
 from indexer.imagery import input_file, model_images, query_image
+from indexer.limits import FailureKind
 from indexer.raster import RasterFile, RasterOptions, open_scene, read_layers, to_rgb8
 from storage import Store
 from tests.rasters import index_into, landsat_like_stack, one_chip_scenes, provider_fill, textured, write_geotiff
@@ -76,6 +78,17 @@ def test_query_picture_of_a_one_chip_geotiff_is_the_indexed_chip(tmp_path, encod
     assert_stored_equal(encoder.encode_images([query.image])[0], indexed)
     uploaded = query_image(input_file("upload", data=scenes["rotated"].read_bytes()), model_size=32)
     assert np.array_equal(np.asarray(uploaded.image), np.asarray(query.image))  # a nameless upload alike
+
+
+def test_a_whole_scene_read_over_the_pixel_limit_is_refused_until_it_has_overviews(tmp_path):
+    path = write_geotiff(tmp_path / "big.tif", textured((3, 600, 500), 300, 9000, seed=5))
+    query = lambda: query_image(input_file("upload", data=path.read_bytes()), model_size=64, max_pixels=100_000)  # noqa: E731
+    with pytest.raises(DecodeError, match="overviews") as refused:
+        query()  # 300,000 pixels decoded for a 64 px picture: refused, not read
+    assert refused.value.kind == FailureKind.TOO_MANY_PIXELS
+    with rasterio.open(path, "r+") as dst:
+        dst.build_overviews([2, 4, 8], Resampling.average)
+    assert query().image.size == (53, 64)  # now read from the 1/8 overview: 63 x 76 pixels
 
 
 def test_scene_bigger_than_a_chip_is_read_whole_at_model_size_from_its_overviews(tmp_path):

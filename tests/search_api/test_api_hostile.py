@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from search_api import ApiSettings, create_app
 from search_api.models import MAX_QUERY_CHARS
 from tests.indexer.hostile import png_header_only
+from tests.rasters import textured, write_geotiff
 from tests.search_api.conftest import TEST_CLIENT_HOSTS, png_bytes
 
 HUGE_IDS = ["0", "-1", str(2**53), str(2**63), "99999999999999999999999"]
@@ -155,6 +156,13 @@ def test_an_upload_over_the_pixel_limit_is_413_before_decoding(make_client):
     client = make_client(max_upload_pixels=1000)
     response = client.post("/search/image", files={"file": ("q.png", png_bytes(3, (40, 40)), "image/png")})
     assert "over the limit of 1,000" in _reason(response, 413)
+
+
+def test_a_geotiff_upload_that_would_decode_too_many_pixels_is_413(make_client, tmp_path):
+    path = write_geotiff(tmp_path / "scene.tif", textured((1, 400, 300), 10, 250, dtype="uint8"))
+    client = make_client(max_upload_pixels=50_000)  # the scene is small in bytes but 120,000 pixels without overviews
+    response = client.post("/search/image", files={"file": ("scene.tif", path.read_bytes(), "image/tiff")})
+    assert "overviews" in _reason(response, 413)
 
 
 # -- access ------------------------------------------------------------------------------------------
