@@ -122,3 +122,11 @@ def test_a_build_killed_half_way_loses_nothing_and_the_next_open_finishes_it(tmp
         assert store.stats().index_type.endswith("PQ8")
         assert check_store(store).ok
         assert store.search(clustered_vectors(3000)[2500], k=1)[0][0].image.id == 2501
+
+
+def test_pq_codes_are_as_precise_as_the_budget_allows():
+    """256-byte codes where they fit (1024-d: 4 dimensions a byte), smaller ones as the budget tightens."""
+    vectors, dimension = 10_000_000, 1024
+    assert IndexPolicy(memory_budget=3 * 10**9).index_type_for(vectors, dimension) == "IVF4096,PQ256"
+    assert IndexPolicy(memory_budget=2 * 10**9).index_type_for(vectors, dimension) == "IVF4096,PQ128"
+    assert IndexPolicy(memory_budget=10**9).index_type_for(vectors, dimension) == "IVF4096,PQ64"
