@@ -8,6 +8,7 @@ and the worst cosine to the fp32 vectors of the same images. What rsclip uses is
 
     .venv/bin/python -m bench.encoder_variants                  # ~5 minutes on 2 cores
     .venv/bin/python -m bench.encoder_variants --compile        # adds torch.compile (+1-2 min to compile)
+    .venv/bin/python -m bench.encoder_variants --fp32           # the fp32 alternatives (CPUs without bf16)
 """
 
 from __future__ import annotations
@@ -24,7 +25,11 @@ import numpy as np
 import torch
 
 
-def _unit(features: torch.Tensor) -> np.ndarray:
+def _unit(features) -> np.ndarray:
+    if isinstance(features, dict):  # a traced model's output
+        features = features["pooler_output"]
+    elif isinstance(features, tuple):
+        features = features[1]
     features = getattr(features, "pooler_output", features).float()
     return torch.nn.functional.normalize(features, dim=-1).numpy()
 
@@ -87,10 +92,52 @@ def build_variants(tower, batch: int, with_compile: bool) -> dict[str, tuple[int
     return variants
 
 
+def fp32_variants(tower, batch: int) -> dict[str, tuple[int, Callable[[torch.Tensor], np.ndarray]]]:
+    """The fp32 image tower run the ways a CPU without bf16 could run it (what rsclip uses there:
+    plain SDPA, compiled with frozen weights once a job is past the payback)."""
+    size = tower.config.image_size
+    example = torch.zeros(batch, 3, size, size)
+
+    def sdpa(pixels):
+        return _unit(tower(pixel_values=pixels))
+
+    def eager_attention(pixels):
+        tower.config._attn_implementation = "eager"
+        try:
+            return _unit(tower(pixel_values=pixels))
+        finally:
+            tower.config._attn_implementation = "sdpa"
+
+    with torch.inference_mode(False), torch.no_grad():  # TorchScript traces outside inference mode
+        traced = torch.jit.trace(tower, example_kwarg_inputs={"pixel_values": example}, strict=False)
+        frozen = torch.jit.optimize_for_inference(torch.jit.freeze(traced.eval()))
+
+    def jit_frozen(pixels):
+        return _unit(frozen(pixel_values=pixels))
+
+    started = time.perf_counter()
+    compiled = torch.compile(tower, options={"freezing": True}, dynamic=False)
+    with torch.inference_mode():
+        compiled(pixel_values=example)
+    print(f"torch.compile (frozen weights, fp32): {time.perf_counter() - started:.0f} s to compile", flush=True)
+
+    def compiled_frozen(pixels):
+        return _unit(compiled(pixel_values=pixels))
+
+    return {
+        f"fp32 SDPA, batch {batch} (plain rsclip)": (batch, sdpa),
+        f"fp32 eager attention, batch {batch}": (batch, eager_attention),
+        f"fp32 TorchScript trace+freeze+optimize, batch {batch}": (batch, jit_frozen),
+        f"fp32 torch.compile frozen, batch {batch} (rsclip past payback)": (batch, compiled_frozen),
+        f"fp32 SDPA, batch {batch * 2}": (batch * 2, sdpa),
+    }
+
+
 def main(argv=None) -> int:
     from transformers import AutoModel
 
     from bench.common import large_checkpoint, load_average
+    from bench.hardware import measure_hardware
     from bench.images import prepare_images
     from encoder import load_encoder
     from encoder.loading import quiet_transformers
@@ -101,6 +148,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of every variant (3)")
     parser.add_argument("--batch", type=int, default=8, help="rsclip's batch size (8)")
     parser.add_argument("--compile", action="store_true", help="also try torch.compile")
+    parser.add_argument("--fp32", action="store_true", help="the fp32 alternatives instead (CPUs without bf16)")
     args = parser.parse_args(argv)
 
     quiet_transformers()
@@ -118,7 +166,8 @@ def main(argv=None) -> int:
     del model.text_model
     with torch.inference_mode():
         reference = np.concatenate([_unit(tower(pixel_values=pixels[i : i + 8])) for i in range(0, len(pixels), 8)])
-        variants = build_variants(tower, args.batch, args.compile)
+        variants = fp32_variants(tower, args.batch) if args.fp32 else build_variants(tower, args.batch, args.compile)
+        hardware = measure_hardware()
         rates: dict[str, list[float]] = {name: [] for name in variants}
         cosines: dict[str, float] = {}
         for number in range(args.rounds + 1):  # round 0 warms up and checks fidelity
@@ -130,11 +179,13 @@ def main(argv=None) -> int:
                 else:
                     rates[name].append(len(pixels) / (time.perf_counter() - started))
             print(f"round {number} done; {load_average()}", flush=True)
-    baseline = statistics.median(rates["fp32, 1 image per call"])
-    print(f"\n{'variant':<48} {'img/s':>7} {'vs fp32 b1':>10} {'min cos':>9}")
+    first = next(iter(variants))
+    baseline = statistics.median(rates[first])
+    print(f"\n{hardware.describe()}")
+    print(f"{'variant':<64} {'img/s':>7} {'vs first':>9} {'of ceiling':>10} {'min cos':>9}")
     for name in variants:
         rate = statistics.median(rates[name])
-        print(f"{name:<48} {rate:7.2f} {rate / baseline:9.2f}x {cosines[name]:9.5f}")
+        print(f"{name:<64} {rate:7.3f} {rate / baseline:8.2f}x {hardware.share_of_ceiling(rate):10.2f} {cosines[name]:9.5f}")
     print(f"[{load_average()}]")
     return 0
 

@@ -7,11 +7,14 @@ that a busy neighbour slows both alike; the figure is the ratio of their medians
 
     .venv/bin/python -m bench.small_jobs                  # 16 and 96 images, 2 rounds (~10 min on 2 cores)
     .venv/bin/python -m bench.small_jobs --sizes 16 --rounds 3
+    .venv/bin/python -m bench.small_jobs --rsclip-args="--compile on"   # the steady rate of a large job
+                                                                      # (compiled from the first batch)
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import statistics
 import sys
 import tempfile
@@ -31,7 +34,7 @@ def rsclip_command(checkpoint: Path, folder: Path, data_dir: Path, *extra: str) 
     ]
 
 
-def time_size(checkpoint: Path, folder: Path, rounds: int, workdir: Path) -> dict[str, list]:
+def time_size(checkpoint: Path, folder: Path, rounds: int, workdir: Path, extra: tuple[str, ...] = ()) -> dict[str, list]:
     """Whole-job runs of both tools on ``folder``, alternated."""
     from bench.common import run_child
 
@@ -39,7 +42,7 @@ def time_size(checkpoint: Path, folder: Path, rounds: int, workdir: Path) -> dic
     runs: dict[str, list] = {"naive script": [], "rsclip index": []}
     for number in range(rounds):
         runs["naive script"].append(run_child(naive_command(checkpoint, folder, workdir / "naive.npy"), env))
-        runs["rsclip index"].append(run_child(rsclip_command(checkpoint, folder, workdir / f"index-{number}"), env))
+        runs["rsclip index"].append(run_child(rsclip_command(checkpoint, folder, workdir / f"index-{number}", *extra), env))
         print(
             f"   round {number + 1}: naive {runs['naive script'][-1].seconds:6.1f} s, "
             f"rsclip {runs['rsclip index'][-1].seconds:6.1f} s",
@@ -56,23 +59,39 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.small_jobs", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[16, 96], help="images per job (16 96)")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each tool per size, alternated (2)")
+    parser.add_argument(
+        "--rsclip-args", default="", metavar="ARGS",
+        help='more flags for `rsclip index`, e.g. "--compile on": a large job\'s compiled steady rate, '
+        "its compile time cancelling out of the steady rate like the start-up",
+    )
     args = parser.parse_args(argv)
+    extra = tuple(shlex.split(args.rsclip_args))
 
     hardware = measure_hardware()
     print(hardware.describe(), flush=True)
     checkpoint = large_checkpoint()
+    if extra:  # one untimed run first: what it caches (compiled kernels) every timed run then finds alike
+        from bench.common import run_child
+
+        with tempfile.TemporaryDirectory(prefix="rsclip-warm-") as workdir:
+            folder = Path(workdir) / "images"
+            prepare_images(folder, min(args.sizes))
+            env = {**__import__("os").environ, "PYTHONPATH": str(REPO)}
+            warm = run_child(rsclip_command(checkpoint, folder, Path(workdir) / "index", *extra), env)
+            print(f"   warm-up run (untimed in the figures): {warm.seconds:.1f} s", flush=True)
     rows = []
     for size in args.sizes:
         with tempfile.TemporaryDirectory(prefix="rsclip-small-") as workdir:
             folder = Path(workdir) / "images"
             _, origin = prepare_images(folder, size)
             section(f"whole job, {size} images from {origin}")
-            runs = time_size(checkpoint, folder, args.rounds, Path(workdir))
+            runs = time_size(checkpoint, folder, args.rounds, Path(workdir), extra)
         naive = statistics.median(run.seconds for run in runs["naive script"])
         ours = statistics.median(run.seconds for run in runs["rsclip index"])
         memory = {name: max(run.peak_rss_mb for run in kept) for name, kept in runs.items()}
         rows.append((size, naive, ours, memory))
-    print(f"\n==== whole job, start-up included (medians of {args.rounds} alternated runs)  [{load_average()}]")
+    flags = f", rsclip {' '.join(extra)}" if extra else ""
+    print(f"\n==== whole job, start-up included (medians of {args.rounds} alternated runs{flags})  [{load_average()}]")
     print(f"   {hardware.describe()}")
     for size, naive, ours, memory in rows:
         print(

@@ -18,6 +18,8 @@ ENV_DEVICE = "RSCLIP_DEVICE"
 ENV_PRECISION = "RSCLIP_PRECISION"
 ENV_BATCH_SIZE = "RSCLIP_BATCH_SIZE"
 ENV_MEMORY_BUDGET = "RSCLIP_MEMORY_BUDGET"
+ENV_COMPILE = "RSCLIP_COMPILE"
+COMPILE_CHOICES = {"auto": None, "on": True, "off": False}
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 
@@ -28,6 +30,17 @@ def parse_size(text: str) -> int:
     if match is None:
         raise UserError(f"{text!r} is not a size: write e.g. 4G, 512M or a number of bytes")
     return int(float(match.group(1)) * 1024 ** "bkmgt".index((match.group(2) or "b").lower()))
+
+
+def parse_compile(text: str | None) -> bool | None:
+    """``--compile``/``$RSCLIP_COMPILE``: "on" (from the first batch), "off", "auto" or unset (None:
+    compile once a job has shown it is large enough to pay back, see encoder.runtime)."""
+    if not text:
+        return None
+    try:
+        return COMPILE_CHOICES[text.strip().lower()]
+    except KeyError:
+        raise UserError(f"compile must be one of {', '.join(COMPILE_CHOICES)}, not {text!r}") from None
 
 
 def _env_int(name: str) -> int | None:
@@ -50,6 +63,7 @@ class Settings:
     precision: str | None = None
     batch_size: int | None = None
     memory_budget: int | None = None  # bytes the vector index may take in RAM; None: an eighth of RAM
+    compile: bool | None = None  # compile the image tower: None decides by the job's size
 
     @classmethod
     def from_env(
@@ -62,6 +76,7 @@ class Settings:
         precision: str | None = None,
         batch_size: int | None = None,
         memory_budget: str | None = None,
+        compile: str | None = None,
     ):
         budget = memory_budget or os.environ.get(ENV_MEMORY_BUDGET) or None
         return cls(
@@ -72,6 +87,7 @@ class Settings:
             precision=precision or os.environ.get(ENV_PRECISION) or None,
             batch_size=batch_size if batch_size is not None else _env_int(ENV_BATCH_SIZE),
             memory_budget=None if budget is None else parse_size(budget),
+            compile=parse_compile(compile or os.environ.get(ENV_COMPILE)),
         )
 
     def index_policy(self):
@@ -87,6 +103,6 @@ class Settings:
         """The encoder runtime every entry point uses (index, search, serve): the
         settings where given, the fastest choice for this machine otherwise."""
         try:
-            return choose_runtime(self.device, self.precision, self.batch_size)
+            return choose_runtime(self.device, self.precision, self.batch_size, compile=self.compile)
         except ValueError as exc:
             raise UserError(str(exc)) from None

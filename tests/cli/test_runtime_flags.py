@@ -71,3 +71,18 @@ def test_bad_runtime_settings_are_user_errors(monkeypatch, capsys, tmp_path):
     monkeypatch.delenv("RSCLIP_BATCH_SIZE")
     assert main(["index", str(tmp_path), "--data-dir", str(tmp_path / "d"), "--batch-size", "0"]) == 1
     assert "batch size must be at least 1" in capsys.readouterr().err
+
+
+def test_compile_comes_from_the_flag_or_the_environment(monkeypatch, capsys, tmp_path):
+    assert Settings.from_env().compile is None  # auto: decided by the job's size
+    monkeypatch.setenv("RSCLIP_COMPILE", "off")
+    assert Settings.from_env().runtime().compile is False
+    runtime = Settings.from_env(precision="fp32", compile="on").runtime()
+    assert runtime.compile and runtime.compile_after == 0  # asked for: from the first batch
+    monkeypatch.setenv("RSCLIP_COMPILE", "sometimes")
+    with pytest.raises(UserError, match="compile must be one of auto, on, off"):
+        Settings.from_env()
+    monkeypatch.delenv("RSCLIP_COMPILE")
+    with pytest.raises(SystemExit):  # argparse refuses it, with the choices
+        main(["index", str(tmp_path), "--data-dir", str(tmp_path / "d"), "--compile", "never"])
+    assert "invalid choice: 'never'" in capsys.readouterr().err

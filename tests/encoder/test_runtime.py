@@ -119,10 +119,21 @@ def test_compiled_encoder_runs_other_batch_sizes_uncompiled_and_alike(bf16_encod
     assert cosines.min() >= 0.9999
 
 
-def test_compile_is_on_for_cpu_bf16_and_off_otherwise():
-    assert choose_runtime("cpu", "bf16").compile
-    assert not choose_runtime("cpu", "fp32").compile
+def test_compile_is_on_for_cpu_bf16_and_fp32_after_the_payback_and_off_otherwise():
+    from encoder.runtime import COMPILE_PAYBACK_IMAGES
+
+    for precision in ("bf16", "fp32"):  # both measured faster compiled on a CPU
+        runtime = choose_runtime("cpu", precision)
+        assert runtime.compile and runtime.compile_after == COMPILE_PAYBACK_IMAGES
+    assert not choose_runtime("cpu", "int8").compile
     assert not choose_runtime("cpu", "bf16", compile=False).compile
+    assert choose_runtime("cpu", "fp32", compile=True).compile_after == 0
+
+
+def test_an_fp32_server_starts_without_compiling(tiny_checkpoint):
+    server = load_encoder(str(tiny_checkpoint), runtime=Runtime(precision="fp32", batch_size=4, compile=True))
+    server.prepare_for_queries()
+    assert 1 not in server._image_features.batch_sizes  # its one-image path stays the plain model
 
 
 def test_a_failing_compiler_falls_back_to_the_plain_model(encoder, make_image):
