@@ -7,9 +7,11 @@ keyed by the catalog's ids so removal and re-adding work the same way:
 - ``IVF{cells},SQfp16``: fp16 vectors in k-means cells (not stored as residuals) with a
   hash-table direct map (for ``reconstruct`` and ``remove_ids``), while 2 bytes a
   dimension fit the memory budget;
-- ``[OPQ{m},]IVF{cells},PQ{m}``: m-byte product-quantized codes, whose best
-  ``rerank`` candidates are scored again exactly with the fp16 vectors of the vector
-  file on disk (:mod:`storage.vector_file`), so the scores returned are true cosines.
+- ``IVF{cells},PQ{2m}x4fs`` (or, built before fast scan, ``IVF{cells},PQ{m}``): m-byte
+  product-quantized codes (2m 4-bit sub-quantizers scanned with SIMD lookups, or m 8-bit
+  ones), whose best ``rerank`` candidates are scored again exactly with the fp16 vectors
+  of the vector file on disk (:mod:`storage.vector_file`), so the scores returned are
+  true cosines.
 
 Every index is built from the vector file, streaming (never every vector in RAM):
 trained on a sample, filled block by block. Which type, and when to rebuild, is
@@ -49,6 +51,7 @@ log = logging.getLogger(__name__)
 TextQueries = Callable[[], np.ndarray] | None  # the model's vectors of typical text queries
 
 CHUNK = 16384  # vectors per block when streaming the whole index (about 64 MiB at 1024-d)
+_PQ_INDEXES = (faiss.IndexIVFPQ, faiss.IndexIVFPQFastScan)  # product-quantized: 8-bit codes, or 4-bit scanned fast
 
 
 class VectorIndex:
@@ -96,16 +99,20 @@ class VectorIndex:
     @property
     def code_bytes(self) -> int:
         """Bytes of a PQ code (0 for other kinds)."""
-        return int(self._ivf.pq.M) if isinstance(self._ivf, faiss.IndexIVFPQ) else 0
+        if isinstance(self._ivf, _PQ_INDEXES):
+            return int(self._ivf.pq.M * self._ivf.pq.nbits) // 8
+        return 0
 
     @property
     def index_type(self) -> str:
         if self._ivf is None:
             return EXACT_INDEX
-        if isinstance(self._ivf, faiss.IndexIVFPQ):
-            code = self._ivf.pq.M
+        if isinstance(self._ivf, _PQ_INDEXES):
+            pq = self._ivf.pq
             rotated = isinstance(self._index, faiss.IndexPreTransform)
-            return f"{f'OPQ{code},' if rotated else ''}IVF{self._ivf.nlist},PQ{code}"
+            # 4-bit codes scanned with SIMD lookups ("fast scan") keep FAISS' own name for them.
+            codes = f"PQ{pq.M}x{pq.nbits}fs" if isinstance(self._ivf, faiss.IndexIVFPQFastScan) else f"PQ{pq.M}"
+            return f"{f'OPQ{pq.M},' if rotated else ''}IVF{self._ivf.nlist},{codes}"
         codec = "SQfp16" if isinstance(self._ivf, faiss.IndexIVFScalarQuantizer) else "Flat"
         return f"IVF{self._ivf.nlist},{codec}"
 
@@ -267,7 +274,7 @@ class VectorIndex:
         if isinstance(ivf, faiss.IndexIVFScalarQuantizer):
             ivf.by_residual = False  # fp16 is precise enough as is; residuals only slow queries down
             ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by id
-        else:
+        elif isinstance(ivf, faiss.IndexIVFPQ):
             # No polysemous codes (the factory's default): their training takes minutes and only
             # serves Hamming filtering, which the exact re-ranking makes pointless.
             ivf.do_polysemous_training = False

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,8 @@ from storage.records import ModelIdentity
 from storage.vector_file import stored_form
 from tests.storage.test_index_types import DIM, clustered_vectors, new_images
 
-# 32-d vectors: exact up to 1,000; IVF,SQfp16 while it fits 200 kB (about 1,500 vectors); IVF,PQ8 above.
+# 32-d vectors: exact up to 1,000; IVF,SQfp16 while it fits 200 kB (about 1,500 vectors); IVF,PQ16x4fs
+# (8 bytes a vector) above.
 BUDGET_POLICY = IndexPolicy(
     exact_max_bytes=1000 * DIM * 4, memory_budget=200_000, cell_size=64, pq_cell_size=128, max_cell_size=256,
     probe_queries=100, pq_bytes=(8,), max_rerank=256,
@@ -52,7 +54,7 @@ def test_the_budget_picks_exact_then_sqfp16_then_pq_as_the_collection_grows(tmp_
         store.save()
         seen.append(store.stats().index_type)
     store.close()
-    assert seen[0] == EXACT_INDEX and seen[1].endswith(",SQfp16") and seen[2].endswith(",PQ8")
+    assert seen[0] == EXACT_INDEX and seen[1].endswith(",SQfp16") and seen[2].endswith(",PQ16x4fs")
     with Store(tmp_path) as reader:  # what `rsclip stats` shows, read back
         stats = reader.stats()
     assert stats.index_build.rerank >= BUDGET_POLICY.min_rerank
@@ -61,17 +63,23 @@ def test_the_budget_picks_exact_then_sqfp16_then_pq_as_the_collection_grows(tmp_
     assert stats.index_build.memory_budget == 200_000 and stats.index_memory <= stats.memory_budget
 
 
-def test_pq_scores_are_true_cosines_after_exact_reranking(tmp_path):
-    store, vectors, ids = grown_store(tmp_path, [3000])
+@pytest.mark.parametrize("fast_scan", [True, False], ids=["4-bit fast scan", "8-bit"])
+def test_pq_scores_are_true_cosines_after_exact_reranking(tmp_path, fast_scan):
+    policy = replace(BUDGET_POLICY, fast_scan=fast_scan)  # 8-bit: what stores built before fast scan hold
+    store, vectors, ids = grown_store(tmp_path, [3000], policy)
     with store:
-        assert store.stats().index_type.endswith("PQ8")
+        assert store.stats().index_type.endswith("PQ16x4fs" if fast_scan else "PQ8")
+        gone = ids[:3]
+        store.forget([store.locations_of(image_id)[0].id for image_id in gone])
+        store.save()
         query = clustered_vectors(1, seed=77)[0]
         hits = store.search(query, k=10)[0]
     stored = stored_form(vectors)
     for hit in hits:
         assert hit.score == pytest.approx(float(stored[ids.index(hit.image.id)] @ query), abs=1e-5)
     assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
-    assert hits[0].image.id == ids[int(np.argmax(stored @ query))]
+    kept = np.array([image_id not in gone for image_id in ids])
+    assert hits[0].image.id == np.array(ids)[kept][int(np.argmax(stored[kept] @ query))]
 
 
 @pytest.mark.parametrize("count", [600, 1500, 3000], ids=["exact", "sqfp16", "pq"])
@@ -119,14 +127,17 @@ def test_a_build_killed_half_way_loses_nothing_and_the_next_open_finishes_it(tmp
     with Store(data_dir, writable=True, index_policy=BUDGET_POLICY) as store:
         assert store.count() == 3000  # the batch was committed before the build began
         store.save()
-        assert store.stats().index_type.endswith("PQ8")
+        assert store.stats().index_type.endswith("PQ16x4fs")
         assert check_store(store).ok
         assert store.search(clustered_vectors(3000)[2500], k=1)[0][0].image.id == 2501
 
 
 def test_pq_codes_are_as_precise_as_the_budget_allows():
-    """256-byte codes where they fit (1024-d: 4 dimensions a byte), smaller ones as the budget tightens."""
+    """256-byte codes where they fit (1024-d: 4 dimensions a byte, as 512 4-bit sub-quantizers), smaller
+    ones as the budget tightens."""
     vectors, dimension = 10_000_000, 1024
-    assert IndexPolicy(memory_budget=3 * 10**9).index_type_for(vectors, dimension) == "IVF4096,PQ256"
-    assert IndexPolicy(memory_budget=2 * 10**9).index_type_for(vectors, dimension) == "IVF4096,PQ128"
-    assert IndexPolicy(memory_budget=10**9).index_type_for(vectors, dimension) == "IVF4096,PQ64"
+    assert IndexPolicy(memory_budget=3 * 10**9).index_type_for(vectors, dimension) == "IVF4096,PQ512x4fs"
+    assert IndexPolicy(memory_budget=2 * 10**9).index_type_for(vectors, dimension) == "IVF4096,PQ256x4fs"
+    assert IndexPolicy(memory_budget=10**9).index_type_for(vectors, dimension) == "IVF4096,PQ128x4fs"
+    eight_bit = IndexPolicy(memory_budget=3 * 10**9, fast_scan=False)  # one 8-bit sub-quantizer a byte
+    assert eight_bit.index_type_for(vectors, dimension) == "IVF4096,PQ256"
