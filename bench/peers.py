@@ -25,6 +25,7 @@ clip-retrieval lives in its own virtual environment (its pins do not fit rsclip'
 from __future__ import annotations
 
 import argparse
+import shlex
 import json
 import os
 import statistics
@@ -113,7 +114,7 @@ def rsclip_vectors(data_dir: Path) -> dict[str, np.ndarray]:
     return {Path(records[int(i)].member).name: vector for i, vector in zip(ids, vectors)}
 
 
-def time_both(venv: Path, checkpoint: Path, folder: Path, rounds: int, workdir: Path):
+def time_both(venv: Path, checkpoint: Path, folder: Path, rounds: int, workdir: Path, extra: tuple[str, ...] = ()):
     from bench.common import run_child
     from bench.small_jobs import rsclip_command
 
@@ -122,7 +123,7 @@ def time_both(venv: Path, checkpoint: Path, folder: Path, rounds: int, workdir: 
     for number in range(rounds):
         data_dir, out = workdir / f"rsclip-{number}", workdir / f"clip-retrieval-{number}"
         runs["rsclip"].append(run_child(
-            rsclip_command(checkpoint, folder, data_dir, "--batch-size", str(BATCH), "--workers", str(WORKERS)), env
+            rsclip_command(checkpoint, folder, data_dir, "--batch-size", str(BATCH), "--workers", str(WORKERS), *extra), env
         ))
         runs["clip-retrieval"].append(run_child(clip_retrieval_command(venv, checkpoint, folder, out)))
         print(
@@ -150,7 +151,12 @@ def main(argv=None) -> int:
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV, help=f"clip-retrieval's venv ({DEFAULT_VENV})")
     parser.add_argument("--sizes", type=int, nargs=2, default=[32, 96], metavar=("SMALL", "LARGE"), help="images per job (32 96)")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each tool per size, alternated (2)")
+    parser.add_argument(
+        "--rsclip-args", default="", metavar="ARGS",
+        help='more flags for `rsclip index`, e.g. "--compile on" (after one untimed warm-up run that fills its caches)',
+    )
     args = parser.parse_args(argv)
+    extra = tuple(shlex.split(args.rsclip_args))
 
     if args.install:
         install(args.venv)
@@ -161,6 +167,10 @@ def main(argv=None) -> int:
     print(hardware.describe(), flush=True)
     print(f"   torch: rsclip {_torch_version(Path(sys.executable))}, clip-retrieval {_torch_version(args.venv / 'bin' / 'python')}")
     checkpoint = build_clip_l14()
+    if extra:
+        from bench.small_jobs import warm_up
+
+        warm_up(checkpoint, min(args.sizes), extra)
     medians, memory, cosines = {}, {}, None
     for size in args.sizes:
         with tempfile.TemporaryDirectory(prefix="rsclip-peers-") as workdir:
@@ -169,13 +179,14 @@ def main(argv=None) -> int:
             # and would skip them silently, embedding fewer images than rsclip.
             _, origin = prepare_images(folder, size, lossless_suffix=".png")
             section(f"{size} images from {origin}, batch {BATCH}, {WORKERS} decode workers, fp32 both")
-            runs, size_cosines = time_both(args.venv, checkpoint, folder, args.rounds, Path(workdir))
+            runs, size_cosines = time_both(args.venv, checkpoint, folder, args.rounds, Path(workdir), extra)
         cosines = size_cosines if cosines is None else np.concatenate([cosines, size_cosines])
         for tool, kept in runs.items():
             medians[tool, size] = statistics.median(run.seconds for run in kept)
             memory[tool] = max(memory.get(tool, 0.0), *(run.peak_rss_mb for run in kept))
     small, large = args.sizes
-    print(f"\n==== rsclip vs clip-retrieval, medians of {args.rounds} alternated runs  [{load_average()}]")
+    flags = f", rsclip {' '.join(extra)}" if extra else ""
+    print(f"\n==== rsclip vs clip-retrieval, medians of {args.rounds} alternated runs{flags}  [{load_average()}]")
     print(f"   {hardware.describe()}")
     steady = {}
     for tool in ("rsclip", "clip-retrieval"):

@@ -51,6 +51,20 @@ def time_size(checkpoint: Path, folder: Path, rounds: int, workdir: Path, extra:
     return runs
 
 
+def warm_up(checkpoint: Path, count: int, extra: tuple[str, ...]) -> None:
+    """One untimed ``rsclip index`` with ``extra`` first: what it caches (compiled kernels) every
+    timed run then finds alike, so a cold cache does not count against the first size only."""
+    from bench.common import run_child
+    from bench.images import prepare_images
+
+    with tempfile.TemporaryDirectory(prefix="rsclip-warm-") as workdir:
+        folder = Path(workdir) / "images"
+        prepare_images(folder, count, lossless_suffix=".png")
+        env = {**__import__("os").environ, "PYTHONPATH": str(REPO)}
+        warm = run_child(rsclip_command(checkpoint, folder, Path(workdir) / "index", *extra), env)
+        print(f"   warm-up run (untimed in the figures): {warm.seconds:.1f} s", flush=True)
+
+
 def main(argv=None) -> int:
     from bench.common import large_checkpoint, load_average, section, steady_rate
     from bench.hardware import measure_hardware
@@ -70,15 +84,8 @@ def main(argv=None) -> int:
     hardware = measure_hardware()
     print(hardware.describe(), flush=True)
     checkpoint = large_checkpoint()
-    if extra:  # one untimed run first: what it caches (compiled kernels) every timed run then finds alike
-        from bench.common import run_child
-
-        with tempfile.TemporaryDirectory(prefix="rsclip-warm-") as workdir:
-            folder = Path(workdir) / "images"
-            prepare_images(folder, min(args.sizes))
-            env = {**__import__("os").environ, "PYTHONPATH": str(REPO)}
-            warm = run_child(rsclip_command(checkpoint, folder, Path(workdir) / "index", *extra), env)
-            print(f"   warm-up run (untimed in the figures): {warm.seconds:.1f} s", flush=True)
+    if extra:
+        warm_up(checkpoint, min(args.sizes), extra)
     rows = []
     for size in args.sizes:
         with tempfile.TemporaryDirectory(prefix="rsclip-small-") as workdir:

@@ -182,12 +182,19 @@ class CompiledForward:
         self._forward = forward
         self.batch_sizes = {batch_size}
         self.plain_batches = plain_batches
-        if backend == "inductor":
-            os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(INDUCTOR_CACHE))
-            self._compiled = torch.compile(forward, options={"freezing": True}, dynamic=False)
-        else:  # another TorchDynamo backend
-            self._compiled = torch.compile(forward, backend=backend, dynamic=False)
+        self._backend = backend
+        self._compiled_forward = None  # made at the first compiled call: a small job never loads the compiler
         self.failed = False
+
+    @property
+    def _compiled(self):
+        if self._compiled_forward is None:
+            if self._backend == "inductor":
+                os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(INDUCTOR_CACHE))
+                self._compiled_forward = torch.compile(self._forward, options={"freezing": True}, dynamic=False)
+            else:  # another TorchDynamo backend
+                self._compiled_forward = torch.compile(self._forward, backend=self._backend, dynamic=False)
+        return self._compiled_forward
 
     def __call__(self, *, pixel_values: torch.Tensor):
         if self.failed or pixel_values.shape[0] not in self.batch_sizes:

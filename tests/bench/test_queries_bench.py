@@ -18,5 +18,5 @@ def test_the_query_bench_runs_on_a_small_index(tmp_path, encoder):
     result = run_queries(encoder, 400, images, 4)
     assert result.items == 400 and 0.0 <= result.text_recall <= 1.0 and 0.0 <= result.image_recall <= 1.0
     report = "\n".join(result.report())
-    for figure in ("text query", "image query", "text encoding alone"):
+    for figure in ("text query, new text", "text query, repeated text", "image query", "text encoding alone"):
         assert figure in report
