@@ -25,9 +25,7 @@ clip-retrieval lives in its own virtual environment (its pins do not fit rsclip'
 from __future__ import annotations
 
 import argparse
-import shlex
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -36,7 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+from bench.small_jobs import add_rsclip_args, child_env, extra_words, rsclip_command, rsclip_extra, warm_up
+
 DEFAULT_VENV = Path("/tmp/rsclip-bench/peers-venv")
 BATCH = 8
 WORKERS = 2
@@ -116,9 +115,8 @@ def rsclip_vectors(data_dir: Path) -> dict[str, np.ndarray]:
 
 def time_both(venv: Path, checkpoint: Path, folder: Path, rounds: int, workdir: Path, extra: tuple[str, ...] = ()):
     from bench.common import run_child
-    from bench.small_jobs import rsclip_command
 
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = child_env()
     runs: dict[str, list] = {"rsclip": [], "clip-retrieval": []}
     for number in range(rounds):
         data_dir, out = workdir / f"rsclip-{number}", workdir / f"clip-retrieval-{number}"
@@ -151,12 +149,9 @@ def main(argv=None) -> int:
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV, help=f"clip-retrieval's venv ({DEFAULT_VENV})")
     parser.add_argument("--sizes", type=int, nargs=2, default=[32, 96], metavar=("SMALL", "LARGE"), help="images per job (32 96)")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each tool per size, alternated (2)")
-    parser.add_argument(
-        "--rsclip-args", default="", metavar="ARGS",
-        help='more flags for `rsclip index`, e.g. "--compile on" (after one untimed warm-up run that fills its caches)',
-    )
+    add_rsclip_args(parser, 'e.g. "--compile on" (after one untimed warm-up run that fills its caches)')
     args = parser.parse_args(argv)
-    extra = tuple(shlex.split(args.rsclip_args))
+    extra = rsclip_extra(args)
 
     if args.install:
         install(args.venv)
@@ -168,8 +163,6 @@ def main(argv=None) -> int:
     print(f"   torch: rsclip {_torch_version(Path(sys.executable))}, clip-retrieval {_torch_version(args.venv / 'bin' / 'python')}")
     checkpoint = build_clip_l14()
     if extra:
-        from bench.small_jobs import warm_up
-
         warm_up(checkpoint, min(args.sizes), extra)
     medians, memory, cosines = {}, {}, None
     for size in args.sizes:
@@ -185,8 +178,8 @@ def main(argv=None) -> int:
             medians[tool, size] = statistics.median(run.seconds for run in kept)
             memory[tool] = max(memory.get(tool, 0.0), *(run.peak_rss_mb for run in kept))
     small, large = args.sizes
-    flags = f", rsclip {' '.join(extra)}" if extra else ""
-    print(f"\n==== rsclip vs clip-retrieval, medians of {args.rounds} alternated runs{flags}  [{load_average()}]")
+    print(f"\n==== rsclip vs clip-retrieval, medians of {args.rounds} alternated runs{extra_words(extra)}  "
+          f"[{load_average()}]")
     print(f"   {hardware.describe()}")
     steady = {}
     for tool in ("rsclip", "clip-retrieval"):

@@ -14,6 +14,7 @@ that a busy neighbour slows both alike; the figure is the ratio of their medians
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import statistics
 import sys
@@ -34,11 +35,30 @@ def rsclip_command(checkpoint: Path, folder: Path, data_dir: Path, *extra: str) 
     ]
 
 
+def child_env() -> dict[str, str]:
+    """The environment a timed child runs in: this one, with this checkout importable."""
+    return {**os.environ, "PYTHONPATH": str(REPO)}
+
+
+def add_rsclip_args(parser: argparse.ArgumentParser, example: str) -> None:
+    parser.add_argument("--rsclip-args", default="", metavar="ARGS", help=f"more flags for `rsclip index`, {example}")
+
+
+def rsclip_extra(args) -> tuple[str, ...]:
+    """``--rsclip-args`` as argv words."""
+    return tuple(shlex.split(args.rsclip_args))
+
+
+def extra_words(extra: tuple[str, ...]) -> str:
+    """How a summary line names the extra flags ("" for none)."""
+    return f", rsclip {' '.join(extra)}" if extra else ""
+
+
 def time_size(checkpoint: Path, folder: Path, rounds: int, workdir: Path, extra: tuple[str, ...] = ()) -> dict[str, list]:
     """Whole-job runs of both tools on ``folder``, alternated."""
     from bench.common import run_child
 
-    env = {**__import__("os").environ, "PYTHONPATH": str(REPO)}
+    env = child_env()
     runs: dict[str, list] = {"naive script": [], "rsclip index": []}
     for number in range(rounds):
         runs["naive script"].append(run_child(naive_command(checkpoint, folder, workdir / "naive.npy"), env))
@@ -60,8 +80,7 @@ def warm_up(checkpoint: Path, count: int, extra: tuple[str, ...]) -> None:
     with tempfile.TemporaryDirectory(prefix="rsclip-warm-") as workdir:
         folder = Path(workdir) / "images"
         prepare_images(folder, count, lossless_suffix=".png")
-        env = {**__import__("os").environ, "PYTHONPATH": str(REPO)}
-        warm = run_child(rsclip_command(checkpoint, folder, Path(workdir) / "index", *extra), env)
+        warm = run_child(rsclip_command(checkpoint, folder, Path(workdir) / "index", *extra), child_env())
         print(f"   warm-up run (untimed in the figures): {warm.seconds:.1f} s", flush=True)
 
 
@@ -73,13 +92,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.small_jobs", description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[16, 96], help="images per job (16 96)")
     parser.add_argument("--rounds", type=int, default=2, help="runs of each tool per size, alternated (2)")
-    parser.add_argument(
-        "--rsclip-args", default="", metavar="ARGS",
-        help='more flags for `rsclip index`, e.g. "--compile on": a large job\'s compiled steady rate, '
-        "its compile time cancelling out of the steady rate like the start-up",
-    )
+    add_rsclip_args(parser, 'e.g. "--compile on": a large job\'s compiled steady rate (its compile time '
+                    "cancels out of the steady rate like the start-up)")
     args = parser.parse_args(argv)
-    extra = tuple(shlex.split(args.rsclip_args))
+    extra = rsclip_extra(args)
 
     hardware = measure_hardware()
     print(hardware.describe(), flush=True)
@@ -97,8 +113,8 @@ def main(argv=None) -> int:
         ours = statistics.median(run.seconds for run in runs["rsclip index"])
         memory = {name: max(run.peak_rss_mb for run in kept) for name, kept in runs.items()}
         rows.append((size, naive, ours, memory))
-    flags = f", rsclip {' '.join(extra)}" if extra else ""
-    print(f"\n==== whole job, start-up included (medians of {args.rounds} alternated runs{flags})  [{load_average()}]")
+    print(f"\n==== whole job, start-up included (medians of {args.rounds} alternated runs{extra_words(extra)})  "
+          f"[{load_average()}]")
     print(f"   {hardware.describe()}")
     for size, naive, ours, memory in rows:
         print(

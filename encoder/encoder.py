@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from encoder.loading import ModelSpec
-from encoder.runtime import CompiledForward
+from encoder.runtime import QUERY_COMPILED_PRECISIONS, CompiledForward
 
 # The number format of the weights; int8 keeps fp32 activations between int8 matmuls.
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16, "int8": torch.float32}
@@ -107,11 +107,10 @@ class Encoder:
         return self._on_model_thread(self._image_features, pixel_values=pixels)
 
     def prepare_for_queries(self) -> None:
-        """For a server: compile the one-image path too (where compiling is on, in bf16:
-        measured +18% at one image) and run each path once, so the first user's query does
-        not pay for either. An fp32 server starts uncompiled: its gain at one image was not
-        measured and compiling would hold its start-up for over a minute."""
-        if isinstance(self._image_features, CompiledForward) and self.precision == "bf16":
+        """For a server: compile the one-image path too (where compiling is on and pays at one
+        image: ``QUERY_COMPILED_PRECISIONS``) and run each path once, so the first user's
+        query does not pay for either."""
+        if isinstance(self._image_features, CompiledForward) and self.precision in QUERY_COMPILED_PRECISIONS:
             self._image_features.batch_sizes.add(1)
             self._image_features.plain_batches = 0  # a server lives long: compile now
         size = self.spec.image_size

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -36,6 +37,10 @@ DEFAULT_BATCH_SIZE = {"cpu": 8, "cuda": 64}
 # embedded this many; small jobs never wait for it (``--compile on`` compiles at once).
 COMPILE_PAYBACK_IMAGES = 512
 COMPILED_PRECISIONS = frozenset({"bf16", "fp32"})  # measured faster compiled on a CPU (int8: not tried)
+# A server compiles its one-image path at start-up only where that was measured to pay
+# (bf16: +18% at one image too); fp32's one-image gain is not measured, and its compile
+# would hold a server's start-up for over a minute.
+QUERY_COMPILED_PRECISIONS = frozenset({"bf16"})
 
 # Compiled kernels are kept across runs (TorchInductor's on-disk caches), not in /tmp.
 INDUCTOR_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rsclip" / "torchinductor"
@@ -183,18 +188,15 @@ class CompiledForward:
         self.batch_sizes = {batch_size}
         self.plain_batches = plain_batches
         self._backend = backend
-        self._compiled_forward = None  # made at the first compiled call: a small job never loads the compiler
         self.failed = False
 
-    @property
+    @cached_property
     def _compiled(self):
-        if self._compiled_forward is None:
-            if self._backend == "inductor":
-                os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(INDUCTOR_CACHE))
-                self._compiled_forward = torch.compile(self._forward, options={"freezing": True}, dynamic=False)
-            else:  # another TorchDynamo backend
-                self._compiled_forward = torch.compile(self._forward, backend=self._backend, dynamic=False)
-        return self._compiled_forward
+        """Made at the first compiled call, so a job that never gets there never loads the compiler."""
+        if self._backend == "inductor":
+            os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(INDUCTOR_CACHE))
+            return torch.compile(self._forward, options={"freezing": True}, dynamic=False)
+        return torch.compile(self._forward, backend=self._backend, dynamic=False)  # another TorchDynamo backend
 
     def __call__(self, *, pixel_values: torch.Tensor):
         if self.failed or pixel_values.shape[0] not in self.batch_sizes:

@@ -96,6 +96,11 @@ class IndexPolicy:
     def budget(self) -> int:
         return self.memory_budget if self.memory_budget is not None else default_memory_budget()
 
+    @property
+    def quantizers_per_byte(self) -> int:
+        """PQ sub-quantizers a code byte holds: two of 4 bits (fast scan), else one of 8."""
+        return 2 if self.fast_scan else 1
+
     def wants_exact(self, count: int, dimension: int) -> bool:
         return count * dimension * 4 <= self.exact_max_bytes and self.memory_bytes(EXACT, count, dimension) <= self.budget
 
@@ -119,8 +124,7 @@ class IndexPolicy:
 
     def pq_code_bytes(self, count: int, dimension: int) -> int:
         """The largest PQ code size that divides the dimension and fits the budget (the smallest if none fits)."""
-        per_byte = 2 if self.fast_scan else 1  # sub-quantizers a byte holds
-        fitting = [m for m in self.pq_bytes if dimension % (m * per_byte) == 0]
+        fitting = [m for m in self.pq_bytes if dimension % (m * self.quantizers_per_byte) == 0]
         if not fitting:
             raise ValueError(f"no PQ code size of {self.pq_bytes} divides {dimension} dimensions")
         for m in fitting:
@@ -143,8 +147,8 @@ class IndexPolicy:
         if kind == SQ:
             return ivf_type(cells)
         code = self.pq_code_bytes(count, dimension)
-        quantizers = 2 * code if self.fast_scan else code
-        codes = f"PQ{quantizers}x4fs" if self.fast_scan else f"PQ{code}"
+        quantizers = code * self.quantizers_per_byte
+        codes = f"PQ{quantizers}x4fs" if self.fast_scan else f"PQ{quantizers}"
         return f"OPQ{quantizers},IVF{cells},{codes}" if self.opq else f"IVF{cells},{codes}"
 
     def plan(self, count: int, dimension: int, current_type: str) -> str | None:
