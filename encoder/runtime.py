@@ -188,7 +188,11 @@ class CompiledForward:
         self.batch_sizes = {batch_size}
         self.plain_batches = plain_batches
         self._backend = backend
-        self.failed = False
+        self.failure: str | None = None  # why compiling failed, once it has
+
+    @property
+    def failed(self) -> bool:
+        return self.failure is not None
 
     @cached_property
     def _compiled(self):
@@ -207,6 +211,7 @@ class CompiledForward:
         try:
             return self._compiled(pixel_values=pixel_values)
         except Exception as exc:  # compiler missing or unsupported op: the model still works
-            self.failed = True
-            log.warning("torch.compile failed (%s); running the model uncompiled", str(exc).splitlines()[0][:200])
+            self.failure = f"{type(exc).__name__}: {exc}"
+            log.warning("torch.compile failed (%s); running the model uncompiled", self.failure.splitlines()[0][:300])
+            log.debug("torch.compile failure in full", exc_info=True)
             return self._forward(pixel_values=pixel_values)

@@ -109,7 +109,7 @@ def compiled_encoder(tiny_checkpoint):
 def test_compiled_bf16_image_vectors_stay_within_cosine_0999_of_fp32(encoder, compiled_encoder, make_image):
     images = [make_image(seed) for seed in range(4)]  # one full batch: the compiled path
     cosines = (encoder.encode_images(images) * compiled_encoder.encode_images(images)).sum(axis=1)
-    assert not compiled_encoder._image_features.failed
+    assert not compiled_encoder._image_features.failed, compiled_encoder._image_features.failure
     assert cosines.min() >= FIDELITY, cosines
 
 
