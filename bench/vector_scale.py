@@ -173,18 +173,17 @@ class ScaleResult:
 def run_vector_scale(
     count: int, dimension: int = 1024, queries: int = 200, budget: int | None = None,
     workdir: Path = Path("/tmp/rsclip-bench/vectors"), autofaiss_python: str | None = None, baseline: bool = True,
+    reuse: bool = False, only_data: bool = False,
 ) -> ScaleResult:
     budget = budget or count * BYTES_PER_VECTOR_BUDGET
     workdir.mkdir(parents=True, exist_ok=True)
-    for old in workdir.glob("*"):
-        old.unlink()
     section(f"vector index under a memory budget: {count:,} x {dimension}, budget {budget / 2**30:.2f} GiB")
     result = ScaleResult(count, dimension, budget)
     common = (workdir, count, dimension)
-    result.fill = _phase("fill", *common)
-    print(f"filled: {result.fill}", flush=True)
-    result.truth = _phase("truth", *common, queries)
-    print(f"truth: {result.truth}", flush=True)
+    result.fill, result.truth = _made_data(workdir, reuse, (count, dimension, queries))
+    print(f"filled: {result.fill}\ntruth: {result.truth}", flush=True)
+    if only_data:
+        return result
     plans = [("policy", budget, "")]
     if baseline and count * dimension * 2 < 0.6 * _available_ram():
         from storage.index_policy import SQ, IndexPolicy, ivf_type
@@ -202,6 +201,25 @@ def run_vector_scale(
         result.steps[label] = {"build": built, "serve": served}
         print("\n".join(result.report()[-4:]), flush=True)
     return result
+
+
+def _made_data(workdir: Path, reuse: bool, shape: tuple[int, int, int]) -> tuple[dict, dict]:
+    """The fill and truth steps' results: run now, or, with ``reuse``, those of an earlier run
+    of the same shape (the vectors and queries are seeded, so they are the same vectors).
+    At 10M the two take about 15 minutes that need not be spent again for each index tried."""
+    made = workdir / "made.json"
+    if reuse and made.exists():
+        earlier = json.loads(made.read_text())
+        if tuple(earlier["shape"]) == shape:
+            print(f"reusing the vectors and truth of an earlier run ({made})", flush=True)
+            return earlier["fill"], earlier["truth"]
+    for old in workdir.glob("*"):
+        old.unlink()
+    count, dimension, queries = shape
+    filled = _phase("fill", workdir, count, dimension)
+    found = _phase("truth", workdir, count, dimension, queries)
+    made.write_text(json.dumps({"shape": shape, "fill": filled, "truth": found}))
+    return filled, found
 
 
 def _available_ram() -> int:
@@ -232,12 +250,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/rsclip-bench/vectors"))
     parser.add_argument("--autofaiss-python", help="a Python with autofaiss installed, for its index choice")
     parser.add_argument("--no-baseline", action="store_true", help="skip the unbudgeted IVF,SQfp16")
+    parser.add_argument("--reuse", action="store_true", help="keep the vectors and truth of an earlier run of this shape")
+    parser.add_argument("--only-data", action="store_true", help="make the vectors and truth, then stop")
     args = parser.parse_args(argv)
     from service.settings import parse_size
 
     result = run_vector_scale(
         args.n, args.dimension, args.queries, parse_size(args.memory_budget) if args.memory_budget else None,
-        args.workdir, args.autofaiss_python, not args.no_baseline,
+        args.workdir, args.autofaiss_python, not args.no_baseline, args.reuse, args.only_data,
     )
     print("\n".join(result.report()))
 

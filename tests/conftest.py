@@ -7,6 +7,8 @@ Nothing here mocks the model: the checkpoint is a random SigLIP written with
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Commands pick the fastest precision for the machine (bf16 on some CPUs, not others);
 # tests compare against fp32 vectors, so they run the fp32 reference unless they ask.
 os.environ.setdefault("RSCLIP_PRECISION", "fp32")
+# Compiled kernels go to a cache of this test run's own, not the user's ~/.cache/rsclip:
+# a test never loads kernels that another run (another CPU, another torch) left there.
+_INDUCTOR_CACHE = os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="rsclip-tests-inductor-")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,6 +31,10 @@ from tests.catalogs import catalog_backend, parametrize_catalogs, postgres_schem
 def pytest_configure(config):
     config.addinivalue_line("markers", "both_catalogs: run each test on SQLite and on PostgreSQL (tests/catalogs.py)")
     config.addinivalue_line("markers", "sqlite_only: a test of SQLite's own behaviour, in a both_catalogs module")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_INDUCTOR_CACHE, ignore_errors=True)
 
 
 def pytest_generate_tests(metafunc):

@@ -1,0 +1,30 @@
+"""bench/vector_scale.py runs end to end on a tiny scale, and ``--reuse`` keeps its data.
+
+No figure is asserted (no timing in tests): that each step runs in its own process and
+reports, and that a rerun with ``reuse`` takes the earlier vectors and truth as they are
+instead of writing them again (at 10M they cost about 15 minutes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench.vector_scale import run_vector_scale
+
+
+def test_the_vector_scale_bench_runs_and_reuses_its_data(tmp_path):
+    first = run_vector_scale(3000, dimension=64, queries=10, workdir=tmp_path, baseline=False, only_data=True)
+    assert not first.steps and (tmp_path / "truth.npy").exists()
+    truth = np.load(tmp_path / "truth.npy")
+    written = {path.name: path.stat().st_mtime_ns for path in tmp_path.iterdir()}
+
+    second = run_vector_scale(3000, dimension=64, queries=10, workdir=tmp_path, baseline=False, reuse=True)
+    assert second.fill == first.fill and second.truth == first.truth
+    assert all((tmp_path / name).stat().st_mtime_ns == mtime for name, mtime in written.items())
+    np.testing.assert_array_equal(np.load(tmp_path / "truth.npy"), truth)
+    served = second.steps["policy"]["serve"]
+    assert 0.0 <= min(served["recall"]) <= max(served["recall"]) <= 1.0
+    assert "[policy]" in "\n".join(second.report())
+
+    third = run_vector_scale(2000, dimension=64, queries=10, workdir=tmp_path, baseline=False, reuse=True, only_data=True)
+    assert third.fill["disk_bytes"] < first.fill["disk_bytes"]  # another shape: made again, not reused
