@@ -42,6 +42,10 @@ COMPILED_PRECISIONS = frozenset({"bf16", "fp32"})  # measured faster compiled on
 # would hold a server's start-up for over a minute.
 QUERY_COMPILED_PRECISIONS = frozenset({"bf16"})
 
+# A first compile can fail for a passing reason (its worker processes slow to start on a
+# busy machine); a second try costs nothing when it works and little when it fails again.
+COMPILE_ATTEMPTS = 2
+
 # Compiled kernels are kept across runs (TorchInductor's on-disk caches), not in /tmp.
 INDUCTOR_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rsclip" / "torchinductor"
 
@@ -179,8 +183,8 @@ class CompiledForward:
     too small to pay the compile back never compiles. A server adds size 1 and compiles
     at once (see ``Encoder.prepare_for_queries``). Compiled code is cached on disk
     (``INDUCTOR_CACHE``), so the next run with the same shapes loads what it can.
-    Where compiling fails (no C++ compiler in a slim container, say), it warns once
-    and runs the plain model from then on.
+    Where compiling fails twice (no C++ compiler in a slim container, say), it warns once,
+    keeps the reason (``failure``) and runs the plain model from then on.
     """
 
     def __init__(self, forward, batch_size: int, backend="inductor", plain_batches: int = 0):
@@ -208,10 +212,12 @@ class CompiledForward:
         if self.plain_batches > 0:  # the job has not yet shown it is large enough
             self.plain_batches -= 1
             return self._forward(pixel_values=pixel_values)
-        try:
-            return self._compiled(pixel_values=pixel_values)
-        except Exception as exc:  # compiler missing or unsupported op: the model still works
-            self.failure = f"{type(exc).__name__}: {exc}"
-            log.warning("torch.compile failed (%s); running the model uncompiled", self.failure.splitlines()[0][:300])
-            log.debug("torch.compile failure in full", exc_info=True)
-            return self._forward(pixel_values=pixel_values)
+        for attempt in range(COMPILE_ATTEMPTS):
+            try:
+                return self._compiled(pixel_values=pixel_values)
+            except Exception as exc:  # compiler missing or unsupported op: the model still works
+                reason = f"{type(exc).__name__}: {exc}"
+                log.debug("torch.compile attempt %d failed", attempt + 1, exc_info=True)
+        self.failure = reason
+        log.warning("torch.compile failed (%s); running the model uncompiled", reason.splitlines()[0][:300])
+        return self._forward(pixel_values=pixel_values)

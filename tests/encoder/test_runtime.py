@@ -147,8 +147,27 @@ def test_a_failing_compiler_falls_back_to_the_plain_model(encoder, make_image):
     with torch.inference_mode():
         vectors = forward(pixel_values=pixels)
         plain = encoder._model.get_image_features(pixel_values=pixels)
-    assert forward.failed
+    assert forward.failed and "no C++ compiler found" in forward.failure
     torch.testing.assert_close(getattr(vectors, "pooler_output", vectors), getattr(plain, "pooler_output", plain))
+
+
+def test_a_compile_that_fails_once_is_tried_again_and_then_used(encoder, make_image):
+    from encoder.runtime import CompiledForward
+
+    attempts = []
+
+    def flaky_toolchain(graph, example_inputs):  # fails the first time, as a slow worker pool can
+        attempts.append(graph)
+        if len(attempts) == 1:
+            raise RuntimeError("compile worker did not start in time")
+        return graph.forward
+
+    forward = CompiledForward(encoder._model.get_image_features, batch_size=2, backend=flaky_toolchain)
+    pixels = torch.from_numpy(np.stack([encoder.preprocess(make_image(seed)) for seed in range(2)]))
+    with torch.inference_mode():
+        forward(pixel_values=pixels)
+    assert len(attempts) == 2 and not forward.failed and forward.failure is None
+
 
 def test_prepared_encoder_answers_single_image_queries_compiled_and_faithfully(tiny_checkpoint, encoder, make_image):
     server = load_encoder(str(tiny_checkpoint), runtime=Runtime(precision="bf16", batch_size=4, compile=True))

@@ -23,7 +23,7 @@ from schemathesis import GenerationMode
 
 EXAMPLES = 12
 _UPLOADS = ("POST /search/image", "POST /classify", "POST /similarity", "POST /embed", "POST /images/preview")
-CONFIG = f"""
+CONFIG = """
 seed = 20261128
 [generation]
 deterministic = true
