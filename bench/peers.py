@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.small_jobs import add_rsclip_args, child_env, extra_words, rsclip_command, rsclip_extra, warm_up
+from bench.rsclip_runs import add_rsclip_args, child_env, extra_words, rsclip_command, rsclip_extra, warm_up
 
 DEFAULT_VENV = Path("/tmp/rsclip-bench/peers-venv")
 BATCH = 8

@@ -146,10 +146,8 @@ class IndexPolicy:
         cells = self.cells_for(count, kind)
         if kind == SQ:
             return ivf_type(cells)
-        code = self.pq_code_bytes(count, dimension)
-        quantizers = code * self.quantizers_per_byte
-        codes = f"PQ{quantizers}x4fs" if self.fast_scan else f"PQ{quantizers}"
-        return f"OPQ{quantizers},IVF{cells},{codes}" if self.opq else f"IVF{cells},{codes}"
+        quantizers = self.pq_code_bytes(count, dimension) * self.quantizers_per_byte
+        return pq_type(cells, quantizers, fast_scan=self.fast_scan, rotated=self.opq)
 
     def plan(self, count: int, dimension: int, current_type: str) -> str | None:
         """The index type to rebuild into, or None to keep the current one.
@@ -175,6 +173,14 @@ class IndexPolicy:
 
 def ivf_type(cells: int) -> str:
     return f"IVF{cells},SQfp16"
+
+
+def pq_type(cells: int, quantizers: int, fast_scan: bool, rotated: bool = False) -> str:
+    """A PQ index's type, as FAISS' factory reads it and the catalog records it: ``quantizers``
+    sub-quantizers of 4 bits scanned with SIMD lookups (``PQ{n}x4fs``) or of 8 bits (``PQ{n}``),
+    behind an OPQ rotation when ``rotated``."""
+    codes = f"PQ{quantizers}x4fs" if fast_scan else f"PQ{quantizers}"
+    return f"{f'OPQ{quantizers},' if rotated else ''}IVF{cells},{codes}"
 
 
 def index_kind(index_type: str) -> tuple[str, int]:

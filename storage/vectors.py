@@ -40,6 +40,7 @@ from storage.index_policy import (
     choose_rerank,
     exact_neighbours,
     index_kind,
+    pq_type,
     probe_queries,
 )
 from storage.killpoints import kill_point
@@ -108,11 +109,10 @@ class VectorIndex:
         if self._ivf is None:
             return EXACT_INDEX
         if isinstance(self._ivf, _PQ_INDEXES):
-            pq = self._ivf.pq
-            rotated = isinstance(self._index, faiss.IndexPreTransform)
-            # 4-bit codes scanned with SIMD lookups ("fast scan") keep FAISS' own name for them.
-            codes = f"PQ{pq.M}x{pq.nbits}fs" if isinstance(self._ivf, faiss.IndexIVFPQFastScan) else f"PQ{pq.M}"
-            return f"{f'OPQ{pq.M},' if rotated else ''}IVF{self._ivf.nlist},{codes}"
+            return pq_type(
+                self._ivf.nlist, int(self._ivf.pq.M), fast_scan=isinstance(self._ivf, faiss.IndexIVFPQFastScan),
+                rotated=isinstance(self._index, faiss.IndexPreTransform),
+            )
         codec = "SQfp16" if isinstance(self._ivf, faiss.IndexIVFScalarQuantizer) else "Flat"
         return f"IVF{self._ivf.nlist},{codec}"
 
