@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.source_trees import syntax_trees
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # What each package must never import (its own floor and those below are fine).
@@ -26,8 +28,15 @@ FORBIDDEN = {
 }
 
 
+def _modules(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+ALL_MODULES = [module for package in sorted(FORBIDDEN) for module in _modules(package)]
+
+
 def imported_packages(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = syntax_trees(ALL_MODULES)[path.resolve()]
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -40,7 +49,7 @@ def imported_packages(path: Path) -> set[str]:
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_package_imports_no_higher_floor(package):
     offenders = []
-    for module in sorted((ROOT / package).rglob("*.py")):
+    for module in _modules(package):
         wrong = imported_packages(module) & FORBIDDEN[package]
         if wrong:
             offenders.append(f"{module.relative_to(ROOT)} imports {sorted(wrong)}")
@@ -50,8 +59,8 @@ def test_package_imports_no_higher_floor(package):
 def test_storage_modules_use_no_private_helper_of_another_module():
     """``from storage.x import _helper`` is a circle in disguise: shared helpers get a public home."""
     offenders = []
-    for module in sorted((ROOT / "storage").rglob("*.py")):
-        tree = ast.parse(module.read_text(encoding="utf-8"))
+    for module in _modules("storage"):
+        tree = syntax_trees(ALL_MODULES)[module.resolve()]
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("storage."):
                 private = [alias.name for alias in node.names if alias.name.startswith("_")]
