@@ -10,7 +10,7 @@ from PIL import Image
 
 from encoder import Encoder
 from service.query_cache import SHARED_TEXT_CACHE, TextVectorCache
-from storage import Hit, ImageRecord, ModelIdentity, ModelMismatchError, SearchFilters, Store
+from storage import IMAGE_QUERIES, TEXT_QUERIES, Hit, ImageRecord, ModelIdentity, ModelMismatchError, SearchFilters, Store
 
 
 def model_identity(encoder: Encoder) -> ModelIdentity:
@@ -37,7 +37,7 @@ class Searcher:
         self.text_cache = text_cache
 
     def search_text(self, query: str, k: int = 10, offset: int = 0, filters: SearchFilters | None = None) -> list[Hit]:
-        return self.store.search(np.array(self.text_vector(query)[None, :]), k, offset, filters)[0]
+        return self.store.search(np.array(self.text_vector(query)[None, :]), k, offset, filters, TEXT_QUERIES)[0]
 
     def text_vector(self, query: str):
         """The query's vector, from the cache when this model has encoded the same text before."""
@@ -48,13 +48,13 @@ class Searcher:
     def search_image(
         self, image: Image.Image, k: int = 10, offset: int = 0, filters: SearchFilters | None = None
     ) -> list[Hit]:
-        return self.store.search(self.encoder.encode_images([image]), k, offset, filters)[0]
+        return self.store.search(self.encoder.encode_images([image]), k, offset, filters, IMAGE_QUERIES)[0]
 
     def search_similar(
         self, image_id: int, k: int = 10, offset: int = 0, filters: SearchFilters | None = None
     ) -> list[Hit]:
         """Images most like an indexed one, the image itself left out."""
-        hits = self.store.search(self.indexed_vector(image_id), k + offset + 1, filters=filters)[0]
+        hits = self.store.search(self.indexed_vector(image_id), k + offset + 1, filters=filters, kind=IMAGE_QUERIES)[0]
         return [hit for hit in hits if hit.image.id != image_id][offset : offset + k]
 
     def image(self, image_id: int) -> ImageRecord:

@@ -10,6 +10,8 @@ from storage.records import (
     GeoInfo,
     Hit,
     ImageRecord,
+    IMAGE_QUERIES,
+    TEXT_QUERIES,
     IndexBuild,
     IndexRunRecord,
     ModelIdentity,
@@ -23,6 +25,8 @@ from storage.records import (
 from storage.store import Store
 
 __all__ = [
+    "IMAGE_QUERIES",
+    "TEXT_QUERIES",
     "GeoInfo",
     "Hit",
     "ImageRecord",

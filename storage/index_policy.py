@@ -257,65 +257,58 @@ def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
 
 def choose_nprobe(
     search: Callable[[np.ndarray, int], np.ndarray],
-    queries: ProbeQueries,
-    truth: ProbeQueries,
+    queries: np.ndarray,
+    truth: np.ndarray,
     cells: int,
     target: float,
-) -> tuple[int, float, float]:
-    """Smallest nprobe at which both kinds reach ``target`` (at most every cell, which is exact):
-    up a 1, 2, 3, 4, 6, 8, 12... ladder, then halving the gap below the first step that passes.
+) -> tuple[int, float]:
+    """Smallest nprobe at which one kind of query reaches ``target`` (at most every cell, which
+    is exact): up a 1, 2, 3, 4, 6, 8, 12... ladder, then halving the gap below the first step
+    that passes. Each kind is calibrated alone (see :class:`storage.records.IndexBuild`).
 
-    ``search(queries, nprobe)`` returns the ids found. Returns (nprobe, image recall, text recall).
+    ``search(queries, nprobe)`` returns the ids found. Returns (nprobe, recall).
     """
-
-    def recalls(nprobe: int) -> tuple[float, float]:
-        return (
-            recall_at_k(search(queries.image_like, nprobe), truth.image_like),
-            recall_at_k(search(queries.text_like, nprobe), truth.text_like),
-        )
-
     failing = 0
     for nprobe in nprobe_ladder(cells):
-        image, text = recalls(nprobe)
-        if image >= target and text >= target:
+        recall = recall_at_k(search(queries, nprobe), truth)
+        if recall >= target:
             break
         failing = nprobe
     for _ in range(2):  # the ladder's steps are up to 50% apart: narrow the last one down
         middle = (failing + nprobe) // 2
         if middle <= failing:
             break
-        middle_image, middle_text = recalls(middle)
-        if middle_image >= target and middle_text >= target:
-            nprobe, image, text = middle, middle_image, middle_text
+        middle_recall = recall_at_k(search(queries, middle), truth)
+        if middle_recall >= target:
+            nprobe, recall = middle, middle_recall
         else:
             failing = middle
-    return nprobe, image, text
+    return nprobe, recall
 
 
 def choose_rerank(
     search: Callable[[np.ndarray, int, int], np.ndarray],
-    queries: ProbeQueries,
-    truth: ProbeQueries,
+    queries: np.ndarray,
+    truth: np.ndarray,
     cells: int,
     policy: "IndexPolicy",
-) -> tuple[int, int, float, float]:
-    """(nprobe, re-rank depth, image recall, text recall) for an index whose candidates are
+) -> tuple[int, int, float]:
+    """(nprobe, re-rank depth, recall) for one kind of query on an index whose candidates are
     re-ranked exactly: nprobe as :func:`choose_nprobe` finds it at the deepest re-ranking,
-    then the depth halved while both kinds still reach the target.
+    then the depth halved while the kind still reaches the target.
 
     ``search(queries, nprobe, rerank)`` returns the ids found.
     """
     deepest = policy.max_rerank
-    nprobe, image, text = choose_nprobe(lambda q, n: search(q, n, deepest), queries, truth, cells, policy.target_recall)
+    nprobe, recall = choose_nprobe(lambda q, n: search(q, n, deepest), queries, truth, cells, policy.target_recall)
     rerank = deepest
     while rerank // 2 >= max(policy.min_rerank, 1):
         shallower = rerank // 2
-        shallow_image = recall_at_k(search(queries.image_like, nprobe, shallower), truth.image_like)
-        shallow_text = recall_at_k(search(queries.text_like, nprobe, shallower), truth.text_like)
-        if shallow_image < policy.target_recall or shallow_text < policy.target_recall:
+        shallow_recall = recall_at_k(search(queries, nprobe, shallower), truth)
+        if shallow_recall < policy.target_recall:
             break
-        rerank, image, text = shallower, shallow_image, shallow_text
-    return nprobe, rerank, image, text
+        rerank, recall = shallower, shallow_recall
+    return nprobe, rerank, recall
 
 
 def nprobe_ladder(cells: int) -> list[int]:

@@ -71,6 +71,10 @@ class GenerationRow(Base):
     vector_slots: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     index_rerank: Mapped[int | None] = mapped_column(Integer, nullable=True)
     index_memory_budget: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Schema 9: text-like queries' own depth (index_nprobe and index_rerank are image-like
+    # queries' depth, and both kinds' where these are NULL).
+    index_text_nprobe: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    index_text_rerank: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class EmbeddingRow(Base):

@@ -77,12 +77,15 @@ class ReadingMethods:
             return np.fromiter(session.execute(matching_ids_query(filters)).scalars(), dtype=np.int64)
 
     def search(
-        self, queries: np.ndarray, k: int = 10, offset: int = 0, filters: SearchFilters | None = None
+        self, queries: np.ndarray, k: int = 10, offset: int = 0, filters: SearchFilters | None = None,
+        kind: str | None = None,
     ) -> list[list[Hit]]:
         """Nearest images for each query vector, best first, metadata attached.
 
         With ``filters``, FAISS itself skips the items that fail them (an id selector),
-        so k results come back whenever k items pass.
+        so k results come back whenever k items pass. ``kind``: ``"image"`` or ``"text"``
+        queries search an approximate index as deep as their kind was calibrated to reach
+        the target recall; None, as deep as the deeper kind.
         """
         queries = np.atleast_2d(np.asarray(queries, dtype=np.float32))
         vectors = self._vectors  # one index for the whole query, even if a writer swaps it meanwhile
@@ -95,7 +98,7 @@ class ReadingMethods:
             allowed = self.matching_ids(filters)
             if len(allowed) == 0:
                 return [[] for _ in queries]
-        scores, ids = vectors.search(queries, k + offset, allowed_ids=allowed)
+        scores, ids = vectors.search(queries, k + offset, allowed_ids=allowed, kind=kind)
         records = self.get_many(sorted({int(i) for i in ids.ravel() if i >= 0}))
         return [
             [

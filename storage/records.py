@@ -112,26 +112,60 @@ class StoreStats:
 
 
 @dataclass(frozen=True)
+class SearchDepth:
+    """How deep one kind of query searches an approximate index: the cells it reads (nprobe)
+    and the candidates it re-ranks exactly (a PQ index; None where scores are exact already)."""
+
+    nprobe: int
+    rerank: int | None = None
+
+
+IMAGE_QUERIES, TEXT_QUERIES = "image", "text"  # kinds of query, calibrated apart
+QUERY_KINDS = (IMAGE_QUERIES, TEXT_QUERIES)
+
+
+@dataclass(frozen=True)
 class IndexBuild:
     """How the vector index was last (re)built, and what its approximation costs.
 
     Recall is recall@10 against exact search, measured at build time on probe queries
     made from the stored vectors (image-like and text-like); None for exact search.
+    Each kind gets its own depth: a text query sits far from every image (the modality
+    gap) and needs several times the cells an image query needs, which image queries
+    (upload, more-like-this) need not pay for. A build recorded before the depths were
+    split (schema 8 and older) has one depth, ``nprobe`` and ``rerank``, for both.
     """
 
     index_type: str
     vectors: int  # how many it held when built
     seconds: float
-    nprobe: int | None = None
+    nprobe: int | None = None  # image-like queries (both kinds where text_nprobe is None)
     recall_at_10: float | None = None  # image-like queries
     text_recall_at_10: float | None = None  # text-like queries
     text_queries: str | None = None  # "model": the model's own text vectors; "synthetic": stand-ins
     rerank: int | None = None  # candidates re-ranked exactly (PQ index), None where scores are exact already
     memory_budget: int | None = None  # bytes the index was allowed in RAM when built
+    text_nprobe: int | None = None  # text-like queries
+    text_rerank: int | None = None
 
     @property
     def exact(self) -> bool:
         return self.nprobe is None
+
+    def depth(self, kind: str | None = None) -> SearchDepth | None:
+        """The depth of one kind of query; of an unknown kind (None), the deeper of the two."""
+        if self.exact:
+            return None
+        image = SearchDepth(self.nprobe, self.rerank)
+        text = SearchDepth(self.text_nprobe or self.nprobe, self.text_rerank or self.rerank)
+        if kind == IMAGE_QUERIES:
+            return image
+        if kind == TEXT_QUERIES:
+            return text
+        if kind is not None:
+            raise ValueError(f"unknown kind of query {kind!r}; one of {QUERY_KINDS}")
+        reranks = [depth.rerank for depth in (image, text) if depth.rerank]
+        return SearchDepth(max(image.nprobe, text.nprobe), max(reranks) if reranks else None)
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,8 @@ def index_build_of(generation: GenerationRow) -> IndexBuild | None:
         text_queries=generation.index_text_queries,
         rerank=generation.index_rerank,
         memory_budget=generation.index_memory_budget,
+        text_nprobe=generation.index_text_nprobe,
+        text_rerank=generation.index_text_rerank,
     )
 
 
@@ -64,4 +66,6 @@ def index_build_columns(build: IndexBuild) -> dict:
         index_text_queries=build.text_queries,
         index_rerank=build.rerank,
         index_memory_budget=build.memory_budget,
+        index_text_nprobe=build.text_nprobe,
+        index_text_rerank=build.text_rerank,
     )

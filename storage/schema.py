@@ -201,6 +201,14 @@ def _v8_bigint_image_ids(connection: Connection, _data_dir: Path) -> None:
         connection.execute(text(f"ALTER SEQUENCE {sequence} AS BIGINT"))
 
 
+def _v9_depth_per_query_kind(connection: Connection, _data_dir: Path) -> None:
+    """Version 9: text-like queries get their own nprobe and re-rank depth (issue 14); the
+    existing columns become image-like queries'. NULL (every older build) keeps one depth
+    for both kinds, as it was built."""
+    for column in ("index_text_nprobe", "index_text_rerank"):
+        connection.execute(text(f"ALTER TABLE generations ADD COLUMN {column} INTEGER"))
+
+
 # MIGRATIONS[n] upgrades a database from version n + 1 to n + 2.
 MIGRATIONS: list[Callable[[Connection, Path], None]] = [
     _add_image_geo,
@@ -210,6 +218,7 @@ MIGRATIONS: list[Callable[[Connection, Path], None]] = [
     _record_scene_fingerprints,
     _v7_vectors_to_files,
     _v8_bigint_image_ids,
+    _v9_depth_per_query_kind,
 ]
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 

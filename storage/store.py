@@ -40,7 +40,7 @@ from storage.models import EmbeddingRow, GenerationRow, ImageRow
 from storage.index_policy import IndexPolicy
 from storage.reading import ReadingMethods
 from storage.records import IndexBuild, ModelIdentity, NewImage
-from storage.row_mapping import image_row, index_build_columns, model_identity_of
+from storage.row_mapping import image_row, index_build_columns, index_build_of, model_identity_of
 from storage.runs import RunLog
 from storage.vector_file import VectorFile, stored_form
 from storage.vectors import TextQueries, VectorIndex
@@ -353,5 +353,5 @@ class Store(LocationMethods, GenerationMethods, ReadingMethods):
         if vectors.dimension != generation.dimension:
             raise RuntimeError(f"{path.name} holds {vectors.dimension}-d vectors, the generation {generation.dimension}-d")
         vectors.source = self.vector_file(generation)
-        vectors.rerank = generation.index_rerank
+        vectors.tune(index_build_of(generation))
         return vectors

@@ -44,13 +44,16 @@ from storage.index_policy import (
     probe_queries,
 )
 from storage.killpoints import kill_point
-from storage.records import IndexBuild
+from storage.records import IMAGE_QUERIES, QUERY_KINDS, TEXT_QUERIES, IndexBuild, SearchDepth
 from storage.vector_file import VectorFile
 
 log = logging.getLogger(__name__)
 
 TextQueries = Callable[[], np.ndarray] | None  # the model's vectors of typical text queries
 
+# Candidates a PQ index re-ranks when no build record of it says how many (its record lost
+# in a crash between saving a rebuilt index and recording it): PQ scores alone are not cosines.
+FALLBACK_RERANK = 1024
 CHUNK = 16384  # vectors per block when streaming the whole index (about 64 MiB at 1024-d)
 _PQ_INDEXES = (faiss.IndexIVFPQ, faiss.IndexIVFPQFastScan)  # product-quantized: 8-bit codes, or 4-bit scanned fast
 
@@ -59,7 +62,9 @@ class VectorIndex:
     """A FAISS index whose ids are the ids of the ``images`` table.
 
     ``source`` is the generation's vector file: a PQ index re-ranks its candidates with
-    it (``rerank`` of them); the store attaches it on open.
+    it (``rerank`` of them); the store attaches it on open. ``depths``: how deep each kind
+    of query searches (:meth:`tune`); a query of no stated kind searches as deep as the
+    deeper kind, which is also the nprobe saved in the FAISS file.
     """
 
     def __init__(self, index: faiss.Index, rerank: int | None = None, source: VectorFile | None = None):
@@ -68,6 +73,7 @@ class VectorIndex:
         self._ivf = None if ivf is None else faiss.downcast_index(ivf)
         self.rerank = rerank
         self.source = source
+        self.depths: dict[str, SearchDepth] = {}
         if self._ivf is not None:
             # Queries arrive one at a time: split each query's cells over the cores
             # (mode 0 splits a batch's queries, leaving all but one core idle). 1.45x
@@ -151,10 +157,22 @@ class VectorIndex:
             raise RuntimeError("a PQ index keeps codes, not vectors: read them from the vector file")
         return self._index.reconstruct(int(item_id))
 
+    def tune(self, build: IndexBuild | None) -> None:
+        """Search as ``build`` (the catalog's record of how this index was built) calibrated each
+        kind of query. A record of another index type (a crash between saving a rebuilt index
+        and recording it) is not applied: the file's own nprobe then serves every query."""
+        fits = build is not None and not build.exact and build.index_type == self.index_type
+        self.depths = {kind: build.depth(kind) for kind in QUERY_KINDS} if fits else {}
+        widest = build.depth().rerank if fits else None
+        self.rerank = widest or (FALLBACK_RERANK if self.kind == PQ else None)
+
     def search(
-        self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
+        self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None, kind: str | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return (scores, ids), each (queries, k); missing slots have id -1.
+
+        ``kind`` (``"image"`` or ``"text"``) searches as deep as that kind of query was
+        calibrated to; None, as deep as the deeper one.
 
         ``allowed_ids`` restricts the search to those ids inside FAISS (an id selector),
         so the k slots are filled with allowed items, not filtered away afterwards. On
@@ -169,9 +187,14 @@ class VectorIndex:
             allowed_ids = np.ascontiguousarray(allowed_ids, dtype=np.int64)
             selector = faiss.IDSelectorBatch(allowed_ids)
             k = min(k, max(len(allowed_ids), 1))
-        scores, ids = self._candidates(queries, k, selector)
-        if selector is not None and self._ivf is not None and (ids < 0).any() and self.nprobe < self._ivf.nlist:
-            scores, ids = self._candidates(queries, k, selector, self._ivf.nlist)
+        if kind is not None and kind not in QUERY_KINDS:
+            raise ValueError(f"unknown kind of query {kind!r}; one of {QUERY_KINDS}")
+        depth = self.depths.get(kind) if kind is not None else None
+        nprobe = depth.nprobe if depth is not None else self.nprobe
+        rerank = depth.rerank if depth is not None else None
+        scores, ids = self._candidates(queries, k, selector, nprobe, rerank)
+        if selector is not None and self._ivf is not None and (ids < 0).any() and nprobe < self._ivf.nlist:
+            scores, ids = self._candidates(queries, k, selector, self._ivf.nlist, rerank)
         return scores, ids
 
     def _candidates(self, queries, k, selector=None, nprobe=None, rerank=None) -> tuple[np.ndarray, np.ndarray]:
@@ -283,32 +306,47 @@ class VectorIndex:
         return index
 
     def _calibrate(self, ids: np.ndarray, policy: IndexPolicy, text_queries: TextQueries, started: float) -> IndexBuild:
-        """Raise nprobe (and, for PQ, the re-rank depth) until recall@10 vs exact reaches the target."""
+        """Raise nprobe (and, for PQ, the re-rank depth) until recall@10 vs exact reaches the
+        target, for image-like and text-like queries apart (each kind gets its own depth)."""
         text = None if text_queries is None else np.asarray(text_queries(), dtype=np.float32)
         queries = probe_queries(self.source.sample(ids, policy.probe_queries, policy.seed + 1), policy.seed, text)
         both = np.vstack([queries.image_like, queries.text_like])
         truth_ids = exact_neighbours(both, self.source.chunks(ids, CHUNK), 10)[1]
         truth = replace(queries, image_like=truth_ids[: len(queries.image_like)], text_like=truth_ids[len(queries.image_like) :])
-        cells = self._ivf.nlist
-        rerank = None
-        if self.kind == PQ:
-            nprobe, rerank, image_recall, text_recall = choose_rerank(
-                lambda batch, n, depth: self._candidates(batch, 10, nprobe=n, rerank=depth)[1], queries, truth, cells, policy
-            )
-        else:
-            nprobe, image_recall, text_recall = choose_nprobe(
-                lambda batch, n: self._candidates(batch, 10, nprobe=n)[1], queries, truth, cells, policy.target_recall
-            )
-        self._ivf.nprobe = nprobe  # saved with the index, so readers search as calibrated
-        self.rerank = rerank
-        return IndexBuild(
+        found: dict[str, tuple[SearchDepth, float]] = {}
+        for kind, batch, wanted in ((IMAGE_QUERIES, queries.image_like, truth.image_like),
+                                    (TEXT_QUERIES, queries.text_like, truth.text_like)):
+            if self.kind == PQ:
+                nprobe, rerank, recall = choose_rerank(
+                    lambda q, n, depth: self._candidates(q, 10, nprobe=n, rerank=depth)[1], batch, wanted, self._ivf.nlist, policy
+                )
+            else:
+                (nprobe, recall), rerank = choose_nprobe(
+                    lambda q, n: self._candidates(q, 10, nprobe=n)[1], batch, wanted, self._ivf.nlist, policy.target_recall
+                ), None
+            found[kind] = SearchDepth(nprobe, rerank), recall
+        (image, image_recall), (text_depth, text_recall) = found[IMAGE_QUERIES], found[TEXT_QUERIES]
+        build = IndexBuild(
             index_type=self.index_type,
             vectors=self.count,
             seconds=time.monotonic() - started,
-            nprobe=nprobe,
+            nprobe=image.nprobe,
             recall_at_10=image_recall,
             text_recall_at_10=text_recall,
             text_queries=queries.text_source,
-            rerank=rerank,
+            rerank=image.rerank,
             memory_budget=policy.budget,
+            text_nprobe=text_depth.nprobe,
+            text_rerank=text_depth.rerank,
         )
+        # The deeper kind's nprobe is saved with the index: a reader that does not know the
+        # query's kind (or the catalog's record) searches deep enough for either.
+        self._ivf.nprobe = build.depth().nprobe
+        self.tune(build)
+        return build
+
+    def calibrate(self, ids: np.ndarray, policy: IndexPolicy, text_queries: TextQueries = None) -> IndexBuild:
+        """Measure and set this index's depths again (as a build does), e.g. after the policy's target changed."""
+        if self._ivf is None:
+            raise ValueError("exact search has no depth to calibrate")
+        return self._calibrate(np.asarray(ids, dtype=np.int64), policy, text_queries, time.monotonic())

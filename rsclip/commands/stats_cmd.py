@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from rsclip.commands.common import add_common, open_existing
 from service.settings import Settings
-from storage import IndexBuild, IndexRunRecord, RunFailure, StoreStats
+from storage import IMAGE_QUERIES, TEXT_QUERIES, IndexBuild, IndexRunRecord, RunFailure, StoreStats
 
 FAILURES_SHOWN = 10  # in the text view; --json lists up to FAILURES_IN_JSON
 FAILURES_IN_JSON = 1000
@@ -91,10 +91,15 @@ def describe_build(build: IndexBuild) -> str:
     if build.exact:
         return f"exact search (recall 1.0), {built}"
     text = "text" if build.text_queries == "model" else "synthetic text-like"
-    rerank = f", {build.rerank} candidates re-ranked exactly from the vector file" if build.rerank else ""
+    image_depth, text_depth = build.depth(IMAGE_QUERIES), build.depth(TEXT_QUERIES)
+
+    def at(depth) -> str:
+        rerank = f", {depth.rerank} re-ranked exactly" if depth.rerank else ""
+        return f"nprobe {depth.nprobe}{rerank}"
+
     return (
-        f"recall@10 vs exact {build.recall_at_10:.3f} for image queries, {build.text_recall_at_10:.3f} for "
-        f"{text} queries, at nprobe {build.nprobe}{rerank}; {built}"
+        f"recall@10 vs exact {build.recall_at_10:.3f} for image queries ({at(image_depth)}), "
+        f"{build.text_recall_at_10:.3f} for {text} queries ({at(text_depth)}); {built}"
     )
 
 

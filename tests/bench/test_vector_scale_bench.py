@@ -2,7 +2,8 @@
 
 No figure is asserted (no timing in tests): that each step runs in its own process and
 reports, and that a rerun with ``reuse`` takes the earlier vectors and truth as they are
-instead of writing them again (at 10M they cost about 15 minutes).
+instead of writing them again (at 10M they cost about 15 minutes), and ``recalibrate``
+calibrates the index it built instead of building another.
 """
 
 from __future__ import annotations
@@ -25,6 +26,13 @@ def test_the_vector_scale_bench_runs_and_reuses_its_data(tmp_path):
     served = second.steps["policy"]["serve"]
     assert 0.0 <= min(served["recall"]) <= max(served["recall"]) <= 1.0
     assert "[policy]" in "\n".join(second.report())
+
+    index_written = (tmp_path / "index0.faiss").stat().st_mtime_ns
+    again = run_vector_scale(3000, dimension=64, queries=10, workdir=tmp_path, baseline=False, reuse=True, recalibrate=True)
+    built = again.steps["policy"]["build"]
+    assert built["calibrated_only"] and (tmp_path / "index0.faiss").stat().st_mtime_ns == index_written
+    assert built["index_type"] == second.steps["policy"]["build"]["index_type"]
+    assert "calibrated again" in "\n".join(again.report())
 
     third = run_vector_scale(2000, dimension=64, queries=10, workdir=tmp_path, baseline=False, reuse=True, only_data=True)
     assert third.fill["disk_bytes"] < first.fill["disk_bytes"]  # another shape: made again, not reused

@@ -90,6 +90,19 @@ def test_stats_shows_count_model_dimension_and_index_type(indexed, capsys, tiny_
     assert "items          : 7" in out and "IDMap2,Flat" in out
 
 
+def test_stats_shows_each_kind_of_query_at_its_own_depth():
+    from rsclip.commands.stats_cmd import describe_build
+    from storage import IndexBuild
+
+    build = IndexBuild("IVF4096,PQ512x4fs", 10_000_000, 1805.0, nprobe=160, recall_at_10=0.99, text_recall_at_10=0.97,
+                       text_queries="model", rerank=256, text_nprobe=576, text_rerank=2048)
+    shown = describe_build(build)
+    assert "0.990 for image queries (nprobe 160, 256 re-ranked exactly)" in shown
+    assert "0.970 for text queries (nprobe 576, 2048 re-ranked exactly)" in shown
+    older = IndexBuild("IVF64,SQfp16", 3000, 1.0, nprobe=12, recall_at_10=0.98, text_recall_at_10=0.96)
+    assert "(nprobe 12)" in describe_build(older) and "synthetic text-like queries (nprobe 12)" in describe_build(older)
+
+
 def test_searching_with_another_model_is_refused_clearly(indexed, capsys, tmp_path):
     data_dir, _, _ = indexed
     other = build_tiny_siglip(tmp_path / "other-model", hidden_size=64, seed=3)

@@ -15,6 +15,7 @@ from storage.schema import CURRENT_VERSION, IMAGE_ID_COLUMNS
 from tests.catalogs import catalog_dialect, catalog_sql
 from tests.storage.test_check import saved_index
 from tests.storage.test_store import new_images, unit_vectors
+from tests.storage.test_vector_file_migration import downgrade_to_version_8
 
 pytestmark = pytest.mark.both_catalogs
 
@@ -24,6 +25,7 @@ LARGEST_API_ID = 2**53 - 1
 
 def downgrade_to_version_7(data_dir) -> None:
     """Make the catalog look like one version 7 wrote: int4 image ids on PostgreSQL."""
+    downgrade_to_version_8(data_dir)
     if catalog_dialect(data_dir) == "postgresql":
         catalog_sql(data_dir, ";".join(f"ALTER TABLE {t} ALTER COLUMN {c} TYPE INTEGER" for t, c in IMAGE_ID_COLUMNS))
         [(sequence,)] = catalog_sql(data_dir, "SELECT pg_get_serial_sequence('images', 'id')")
@@ -68,7 +70,7 @@ def test_a_version_7_catalog_stores_and_finds_an_image_id_past_2_to_the_31(tmp_p
     with Store(data_dir, writable=True):
         pass  # opening migrates
     assert catalog_sql(data_dir, "SELECT version FROM schema_version") == [(CURRENT_VERSION,)]
-    assert CURRENT_VERSION == 8
+    assert CURRENT_VERSION == 9
     assert image_id_types(data_dir) == ({"rowid"} if catalog_dialect(data_dir) == "sqlite" else {"bigint"})
 
     next_image_id_is(data_dir, PAST_INT4)

@@ -3,6 +3,7 @@ with recall measured and recorded, and removal, updates and repair working in bo
 
 from __future__ import annotations
 
+import faiss
 import numpy as np
 import pytest
 
@@ -138,16 +139,73 @@ def test_search_restricted_to_allowed_ids_finds_them_even_in_cells_not_probed(tm
 
 
 def test_calibration_settles_close_to_the_smallest_nprobe_that_reaches_the_target():
-    from storage.index_policy import ProbeQueries, choose_nprobe
-
-    queries = ProbeQueries(np.zeros((1, DIM), np.float32), np.zeros((1, DIM), np.float32))
-    truth = ProbeQueries(np.array([[7]]), np.array([[7]]))
+    from storage.index_policy import choose_nprobe
 
     def search(_queries, nprobe):  # finds the true neighbour from 150 cells on
         return np.array([[7 if nprobe >= 150 else 3]])
 
-    nprobe, image, text = choose_nprobe(search, queries, truth, cells=1024, target=0.96)
-    assert 150 <= nprobe <= 160 and image == text == 1.0
+    nprobe, recall = choose_nprobe(search, np.zeros((1, DIM), np.float32), np.array([[7]]), cells=1024, target=0.96)
+    assert 150 <= nprobe <= 160 and recall == 1.0
+
+
+def test_text_queries_get_their_own_depth_and_image_queries_do_not_pay_for_it(tmp_path):
+    """Image-like queries reach the target at fewer cells than text-like ones (the modality
+    gap): each kind is calibrated alone, searched at its own nprobe, and the index file
+    keeps the deeper one for a reader that does not say which kind it asks."""
+    store, vectors, ids = filled_store(tmp_path, 3000)
+    with store:
+        build = store.stats().index_build
+        index = store._vectors
+        assert index.index_type.startswith("IVF") and build.text_nprobe is not None
+        assert build.recall_at_10 >= SMALL_POLICY.target_recall and build.text_recall_at_10 >= SMALL_POLICY.target_recall
+        assert build.nprobe < build.text_nprobe  # synthetic text-like probes need more cells
+        assert index.nprobe == build.text_nprobe == build.depth().nprobe
+        assert index.depths["image"].nprobe == build.nprobe and index.depths["text"].nprobe == build.text_nprobe
+        searched = []
+        real_candidates = index._candidates
+
+        def spy(queries, k, selector=None, nprobe=None, rerank=None):
+            searched.append(nprobe)
+            return real_candidates(queries, k, selector, nprobe, rerank)
+
+        index._candidates = spy
+        hits = {kind: store.search(vectors[:1], 5, kind=kind)[0] for kind in ("image", "text", None)}
+        assert searched == [build.nprobe, build.text_nprobe, build.text_nprobe]
+        assert hits["image"][0].image.id == hits["text"][0].image.id == ids[0]
+        with pytest.raises(ValueError, match="kind of query"):
+            index.search(vectors[:1], 5, kind="audio")
+    with Store(tmp_path) as reader:  # the depths come back from the catalog on open
+        assert reader._vectors.depths == store._vectors.depths
+
+
+def test_a_build_recorded_before_the_split_searches_both_kinds_at_its_one_depth():
+    from storage.records import IndexBuild, SearchDepth
+
+    old = IndexBuild("IVF64,SQfp16", 3000, 1.0, nprobe=12, recall_at_10=0.97, text_recall_at_10=0.96, rerank=None)
+    assert old.depth("image") == old.depth("text") == old.depth() == SearchDepth(12, None)
+    new = IndexBuild("IVF64,PQ16x4fs", 3000, 1.0, nprobe=6, rerank=64, text_nprobe=24, text_rerank=512)
+    assert new.depth("image") == SearchDepth(6, 64) and new.depth("text") == SearchDepth(24, 512)
+    assert new.depth() == SearchDepth(24, 512)
+    assert IndexBuild("IDMap2,Flat", 10, 0.1).depth("text") is None
+
+
+def test_a_record_of_another_index_type_is_not_applied_and_pq_still_reranks(tmp_path):
+    """A crash between saving a rebuilt index and recording its build leaves the catalog
+    describing the old index: its depths are not applied to the new one (other cells), and
+    a PQ index still re-ranks (its codes alone do not give cosines)."""
+    from storage.records import IndexBuild
+    from storage.vectors import FALLBACK_RERANK
+
+    store, _, _ = filled_store(tmp_path, 3000)
+    with store:
+        index = store._vectors
+        index.tune(IndexBuild("IVF8,SQfp16", 100, 1.0, nprobe=3, text_nprobe=5))
+        assert index.depths == {} and index.rerank is None
+        index.tune(store.stats().index_build)
+        assert set(index.depths) == {"image", "text"}
+    pq = VectorIndex(faiss.index_factory(DIM, "IVF4,PQ8x4fs", faiss.METRIC_INNER_PRODUCT))
+    pq.tune(None)
+    assert pq.depths == {} and pq.rerank == FALLBACK_RERANK
 
 
 def test_a_new_generation_switched_in_gets_the_index_type_its_size_calls_for(tmp_path):

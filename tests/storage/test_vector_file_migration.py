@@ -15,8 +15,18 @@ from tests.storage.test_store import unit_vectors
 pytestmark = pytest.mark.both_catalogs
 
 
+def downgrade_to_version_8(data_dir) -> None:
+    """Make the catalog look like one version 8 wrote: one search depth for both kinds of query."""
+    catalog_sql(
+        data_dir,
+        "ALTER TABLE generations DROP COLUMN index_text_nprobe; ALTER TABLE generations DROP COLUMN index_text_rerank;"
+        "UPDATE schema_version SET version = 8",
+    )
+
+
 def downgrade_to_version_6(data_dir) -> None:
     """Make the catalog look like one version 6 wrote: vectors as fp32 blobs, no vector files."""
+    downgrade_to_version_8(data_dir)
     blob = "BYTEA" if catalog_dialect(data_dir) == "postgresql" else "BLOB"
     generations = catalog_sql(data_dir, "SELECT id, dimension, vector_slots FROM generations")
     updates = []
@@ -64,7 +74,26 @@ def test_version_6_blobs_move_to_the_vector_file_and_the_index_stays_consistent(
         assert store.search(unit_vectors(6)[3], k=1)[0][0].image.id == 4
         assert [p.code for p in check_store(store).problems] == ["catalog-vectors-malformed"]
     assert catalog_sql(data_dir, "select version from schema_version") == [(CURRENT_VERSION,)]
-    assert CURRENT_VERSION == 8
+    assert CURRENT_VERSION == 9
     assert catalog_sql(data_dir, "SELECT count(*) FROM embeddings WHERE slot >= 0") == [(5,)]
     with pytest.raises(Exception):
         catalog_sql(data_dir, "SELECT vector FROM embeddings")  # the blobs' column is gone
+
+
+def test_a_version_8_build_searches_both_kinds_at_its_one_depth_until_rebuilt(tmp_path):
+    """Version 9 splits the search depth by kind of query; a build recorded before keeps its
+    one depth (the nprobe and re-rank depth it was calibrated at) for both kinds."""
+    from tests.storage.test_index_types import filled_store
+
+    store, vectors, ids = filled_store(tmp_path, 3000)
+    store.close()
+    downgrade_to_version_8(tmp_path)
+    [(nprobe,)] = catalog_sql(tmp_path, "SELECT index_nprobe FROM generations WHERE active")
+    catalog_sql(tmp_path, "UPDATE generations SET index_nprobe = :n", n=nprobe + 1)  # one depth, both kinds
+    with Store(tmp_path) as reader:
+        build = reader.stats().index_build
+        assert (build.text_nprobe, build.text_rerank) == (None, None)
+        assert reader._vectors.depths["image"] == reader._vectors.depths["text"] == build.depth()
+        assert build.depth().nprobe == nprobe + 1
+        assert reader.search(vectors[7], k=1, kind="text")[0][0].image.id == ids[7]
+    assert catalog_sql(tmp_path, "select version from schema_version") == [(CURRENT_VERSION,)]
