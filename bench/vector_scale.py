@@ -13,7 +13,8 @@ process so that its peak RSS is its own:
                earlier run built, only calibrated again: 10 minutes at 10M instead of 30);
 4. serve    -- load the index, answer single queries (as a user's arrive, each searched as
                deep as its kind needs), measure p50/p95 at k=10, recall@10 of both kinds,
-               and RSS (anonymous and file-backed).
+               and RSS (anonymous and file-backed); ``--cold``: after emptying the page
+               cache first (root only), so re-ranking reads start from disk, as after a reboot.
 
 Beside it, in the same run: ``IVF,SQfp16`` with no budget (today's index, where it fits
 in RAM) and the index autofaiss picks for the same N and budget (when autofaiss runs in
@@ -119,7 +120,7 @@ def _built(workdir: Path, label: str, made, seconds: float) -> dict:
             "index_file_bytes": (workdir / f"{label}.faiss").stat().st_size, **_peak_rss()}
 
 
-def serve(workdir: Path, count: int, dimension: int, label: str, rerank: int | None, queries: int) -> dict:
+def serve(workdir: Path, count: int, dimension: int, label: str, rerank: int | None, queries: int, cold: bool) -> dict:
     """Each kind searched at the depth its build calibrated (``rerank``: one re-rank depth for both instead)."""
     from storage.index_policy import recall_at_k
     from storage.records import IndexBuild
@@ -133,12 +134,26 @@ def serve(workdir: Path, count: int, dimension: int, label: str, rerank: int | N
     index.tune(made)
     image_like, text_like = queries_of(dimension, queries)
     truth_ids = np.load(workdir / "truth.npy")
+    emptied = _empty_page_cache() if cold else None
     settle()
     latency, recall = {}, []
     for kind, batch, truth_of_kind in (("image", image_like, truth_ids[:queries]), ("text", text_like, truth_ids[queries:])):
         latency[kind] = time_calls(lambda i: index.search(batch[i % queries], 10, kind=kind), queries, warmup=5).seconds
         recall.append(recall_at_k(np.vstack([index.search(q, 10, kind=kind)[1] for q in batch]), truth_of_kind))
-    return {"latency": latency, "recall": recall, **_peak_rss()}
+    return {"latency": latency, "recall": recall, "page_cache_emptied": emptied, **_peak_rss()}
+
+
+def _empty_page_cache() -> bool:
+    """Drop the clean pages of the page cache (root only): the vector file is read from disk again."""
+    import os
+
+    os.sync()
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("1\n")
+        return True
+    except OSError as error:
+        print(f"could not empty the page cache ({error}); serving on whatever it holds", flush=True)
+        return False
 
 
 def autofaiss_choice(python: str, count: int, dimension: int, budget: int) -> str | None:
@@ -193,7 +208,9 @@ class ScaleResult:
                 f"    recall@10 vs exact: image-like {served['recall'][0]:.3f}, text-like {served['recall'][1]:.3f} "
                 f"(at build {built['build_recall']})",
                 f"    serving RSS peak {gib(served['vm_hwm'])} (anonymous {gib(served['rss_anon'])}, "
-                f"file-backed {gib(served['rss_file'])} at the end)",
+                f"file-backed {gib(served['rss_file'])} at the end)"
+                + {True: "; page cache emptied first", False: "; page cache could not be emptied"}.get(
+                    served.get("page_cache_emptied"), ""),
             ]
         return lines
 
@@ -201,7 +218,7 @@ class ScaleResult:
 def run_vector_scale(
     count: int, dimension: int = 1024, queries: int = 200, budget: int | None = None,
     workdir: Path = Path("/tmp/rsclip-bench/vectors"), autofaiss_python: str | None = None, baseline: bool = True,
-    reuse: bool = False, only_data: bool = False, recalibrate: bool = False,
+    reuse: bool = False, only_data: bool = False, recalibrate: bool = False, cold: bool = False,
 ) -> ScaleResult:
     budget = budget or count * BYTES_PER_VECTOR_BUDGET
     workdir.mkdir(parents=True, exist_ok=True)
@@ -226,7 +243,7 @@ def run_vector_scale(
         again = recalibrate and reuse and (workdir / f"{name}.faiss").exists()
         built = _phase("calibrate" if again else "build", *common, name, plan_budget, key or "-")
         print(f"built {label}: {built}", flush=True)
-        served = _phase("serve", *common, name, 0, queries)
+        served = _phase("serve", *common, name, 0, queries, int(cold))
         result.steps[label] = {"build": built, "serve": served}
         print("\n".join(result.report()[-5:]), flush=True)
     return result
@@ -268,7 +285,7 @@ def main(argv: list[str] | None = None) -> None:
         elif name in ("build", "calibrate"):
             args += [rest[0], int(rest[1]), None if rest[2] == "-" else rest[2]]
         elif name == "serve":
-            args += [rest[0], int(rest[1]) or None, int(rest[2])]
+            args += [rest[0], int(rest[1]) or None, int(rest[2]), bool(int(rest[3])) if len(rest) > 3 else False]
         print(json.dumps(steps[name](*args)), flush=True)
         return
     parser = argparse.ArgumentParser(prog="python -m bench.vector_scale", description=__doc__.splitlines()[0])
@@ -283,12 +300,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only-data", action="store_true", help="make the vectors and truth, then stop")
     parser.add_argument("--recalibrate", action="store_true",
                         help="with --reuse: calibrate the indexes an earlier run built again instead of building them")
+    parser.add_argument("--cold", action="store_true", help="empty the page cache before serving (root only)")
     args = parser.parse_args(argv)
     from service.settings import parse_size
 
     result = run_vector_scale(
         args.n, args.dimension, args.queries, parse_size(args.memory_budget) if args.memory_budget else None,
-        args.workdir, args.autofaiss_python, not args.no_baseline, args.reuse, args.only_data, args.recalibrate,
+        args.workdir, args.autofaiss_python, not args.no_baseline, args.reuse, args.only_data, args.recalibrate, args.cold,
     )
     print("\n".join(result.report()))
 

@@ -33,6 +33,7 @@ def test_the_vector_scale_bench_runs_and_reuses_its_data(tmp_path):
     assert built["calibrated_only"] and (tmp_path / "index0.faiss").stat().st_mtime_ns == index_written
     assert built["index_type"] == second.steps["policy"]["build"]["index_type"]
     assert "calibrated again" in "\n".join(again.report())
+    assert again.steps["policy"]["serve"]["page_cache_emptied"] is None  # --cold (root only) not asked
 
     third = run_vector_scale(2000, dimension=64, queries=10, workdir=tmp_path, baseline=False, reuse=True, only_data=True)
     assert third.fill["disk_bytes"] < first.fill["disk_bytes"]  # another shape: made again, not reused
