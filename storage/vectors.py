@@ -222,7 +222,10 @@ class VectorIndex:
             valid = found >= 0
             exact = np.full(found.shape, -np.inf, dtype=np.float32)
             rows = self.source.vectors_of(found[valid])
-            exact[valid] = np.einsum("nd,nd->n", rows, np.repeat(queries[start : start + group], valid.sum(axis=1), axis=0))
+            if len(found) == 1:  # a user's query: one product, no copy of the query per candidate
+                exact[valid] = rows @ queries[start]
+            else:
+                exact[valid] = np.einsum("nd,nd->n", rows, np.repeat(queries[start : start + group], valid.sum(axis=1), axis=0))
             best = np.argsort(-exact, axis=1, kind="stable")[:, :k]
             best_scores = np.take_along_axis(exact, best, axis=1)
             best_ids = np.where(np.isfinite(best_scores), np.take_along_axis(found, best, axis=1), -1)
