@@ -124,6 +124,13 @@ IMAGE_QUERIES, TEXT_QUERIES = "image", "text"  # kinds of query, calibrated apar
 QUERY_KINDS = (IMAGE_QUERIES, TEXT_QUERIES)
 
 
+def checked_kind(kind: str) -> str:
+    """``kind`` if it is a kind of query (ValueError otherwise)."""
+    if kind not in QUERY_KINDS:
+        raise ValueError(f"unknown kind of query {kind!r}; one of {QUERY_KINDS}")
+    return kind
+
+
 @dataclass(frozen=True)
 class IndexBuild:
     """How the vector index was last (re)built, and what its approximation costs.
@@ -158,12 +165,8 @@ class IndexBuild:
             return None
         image = SearchDepth(self.nprobe, self.rerank)
         text = SearchDepth(self.text_nprobe or self.nprobe, self.text_rerank or self.rerank)
-        if kind == IMAGE_QUERIES:
-            return image
-        if kind == TEXT_QUERIES:
-            return text
         if kind is not None:
-            raise ValueError(f"unknown kind of query {kind!r}; one of {QUERY_KINDS}")
+            return image if checked_kind(kind) == IMAGE_QUERIES else text
         reranks = [depth.rerank for depth in (image, text) if depth.rerank]
         return SearchDepth(max(image.nprobe, text.nprobe), max(reranks) if reranks else None)
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import faiss
@@ -44,7 +43,7 @@ from storage.index_policy import (
     probe_queries,
 )
 from storage.killpoints import kill_point
-from storage.records import IMAGE_QUERIES, QUERY_KINDS, TEXT_QUERIES, IndexBuild, SearchDepth
+from storage.records import QUERY_KINDS, IndexBuild, SearchDepth, checked_kind
 from storage.vector_file import VectorFile
 
 log = logging.getLogger(__name__)
@@ -187,9 +186,7 @@ class VectorIndex:
             allowed_ids = np.ascontiguousarray(allowed_ids, dtype=np.int64)
             selector = faiss.IDSelectorBatch(allowed_ids)
             k = min(k, max(len(allowed_ids), 1))
-        if kind is not None and kind not in QUERY_KINDS:
-            raise ValueError(f"unknown kind of query {kind!r}; one of {QUERY_KINDS}")
-        depth = self.depths.get(kind) if kind is not None else None
+        depth = self.depths.get(checked_kind(kind)) if kind is not None else None
         nprobe = depth.nprobe if depth is not None else self.nprobe
         rerank = depth.rerank if depth is not None else None
         scores, ids = self._candidates(queries, k, selector, nprobe, rerank)
@@ -222,10 +219,9 @@ class VectorIndex:
             valid = found >= 0
             exact = np.full(found.shape, -np.inf, dtype=np.float32)
             rows = self.source.vectors_of(found[valid])
-            if len(found) == 1:  # a user's query: one product, no copy of the query per candidate
-                exact[valid] = rows @ queries[start]
-            else:
-                exact[valid] = np.einsum("nd,nd->n", rows, np.repeat(queries[start : start + group], valid.sum(axis=1), axis=0))
+            ends = np.cumsum(valid.sum(axis=1))  # each query's rows, in order: one product apiece
+            for number, (first, end) in enumerate(zip(np.concatenate([[0], ends[:-1]]), ends)):
+                exact[number, valid[number]] = rows[first:end] @ queries[start + number]
             best = np.argsort(-exact, axis=1, kind="stable")[:, :k]
             best_scores = np.take_along_axis(exact, best, axis=1)
             best_ids = np.where(np.isfinite(best_scores), np.take_along_axis(found, best, axis=1), -1)
@@ -315,20 +311,9 @@ class VectorIndex:
         queries = probe_queries(self.source.sample(ids, policy.probe_queries, policy.seed + 1), policy.seed, text)
         both = np.vstack([queries.image_like, queries.text_like])
         truth_ids = exact_neighbours(both, self.source.chunks(ids, CHUNK), 10)[1]
-        truth = replace(queries, image_like=truth_ids[: len(queries.image_like)], text_like=truth_ids[len(queries.image_like) :])
-        found: dict[str, tuple[SearchDepth, float]] = {}
-        for kind, batch, wanted in ((IMAGE_QUERIES, queries.image_like, truth.image_like),
-                                    (TEXT_QUERIES, queries.text_like, truth.text_like)):
-            if self.kind == PQ:
-                nprobe, rerank, recall = choose_rerank(
-                    lambda q, n, depth: self._candidates(q, 10, nprobe=n, rerank=depth)[1], batch, wanted, self._ivf.nlist, policy
-                )
-            else:
-                (nprobe, recall), rerank = choose_nprobe(
-                    lambda q, n: self._candidates(q, 10, nprobe=n)[1], batch, wanted, self._ivf.nlist, policy.target_recall
-                ), None
-            found[kind] = SearchDepth(nprobe, rerank), recall
-        (image, image_recall), (text_depth, text_recall) = found[IMAGE_QUERIES], found[TEXT_QUERIES]
+        images = len(queries.image_like)
+        image, image_recall = self._depth_for(queries.image_like, truth_ids[:images], policy)
+        text_depth, text_recall = self._depth_for(queries.text_like, truth_ids[images:], policy)
         build = IndexBuild(
             index_type=self.index_type,
             vectors=self.count,
@@ -347,6 +332,18 @@ class VectorIndex:
         self._ivf.nprobe = build.depth().nprobe
         self.tune(build)
         return build
+
+    def _depth_for(self, queries: np.ndarray, truth: np.ndarray, policy: IndexPolicy) -> tuple[SearchDepth, float]:
+        """The shallowest depth at which one kind of query reaches the target, and its recall."""
+        if self.kind == PQ:
+            nprobe, rerank, recall = choose_rerank(
+                lambda q, n, depth: self._candidates(q, 10, nprobe=n, rerank=depth)[1], queries, truth, self._ivf.nlist, policy
+            )
+            return SearchDepth(nprobe, rerank), recall
+        nprobe, recall = choose_nprobe(
+            lambda q, n: self._candidates(q, 10, nprobe=n)[1], queries, truth, self._ivf.nlist, policy.target_recall
+        )
+        return SearchDepth(nprobe), recall
 
     def calibrate(self, ids: np.ndarray, policy: IndexPolicy, text_queries: TextQueries = None) -> IndexBuild:
         """Measure and set this index's depths again (as a build does), e.g. after the policy's target changed."""
