@@ -16,6 +16,13 @@ import pytest
 from PIL import Image
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Ray Data's usage telemetry starts a daemon thread in the driver (the test process) that asks
+# localhost:9090 for Prometheus counters every 10 s and logs each failure with its traceback.
+# On CPython before 3.11.8 formatting a traceback calls ast.parse, and the AST builder's
+# recursion counter is shared by all threads (gh-106905): a main-thread ast.parse that runs at
+# the same moment fails with "AST constructor recursion depth mismatch". Tests run offline and
+# report nothing, so the telemetry is off (the user's own setting is left alone outside tests).
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 # Commands pick the fastest precision for the machine (bf16 on some CPUs, not others);
 # tests compare against fp32 vectors, so they run the fp32 reference unless they ask.
 os.environ.setdefault("RSCLIP_PRECISION", "fp32")

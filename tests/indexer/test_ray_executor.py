@@ -146,3 +146,19 @@ def test_waves_bound_the_units_and_the_bytes_the_driver_holds_at_once():
     assert [len(wave) for wave in executor._waves(files)] == [3, 3, 1]
     assert [len(wave) for wave in executor._waves(members)] == [2, 1]
     assert [work for wave in executor._waves(files + members) for work in wave] == files + members
+
+
+def test_the_test_driver_starts_no_telemetry_thread(tmp_path, encoder, ray_cluster):
+    """Ray Data's usage poller would log a formatted traceback every 10 s from a thread of this
+    process, and on CPython 3.11.7 that races any ast.parse in the tests (gh-106905): CI failed
+    on it twice. tests/conftest.py turns the telemetry off; this holds it off after a real run."""
+    import threading
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    noise_image(1).save(folder / "a.png")
+
+    report = index(tmp_path / "data", encoder, [folder], ray_executor(ray_cluster, encoder, actors=1))
+
+    assert report.added == 1
+    assert not [thread.name for thread in threading.enumerate() if "usage" in thread.name]
