@@ -218,3 +218,24 @@ def test_a_new_generation_switched_in_gets_the_index_type_its_size_calls_for(tmp
         assert stats.model.model_id == "new-model"
         assert stats.index_type.startswith("IVF") and stats.index_build.vectors == 3000
         assert stats.index_build.text_recall_at_10 >= SMALL_POLICY.target_recall
+
+
+def test_a_fast_scan_index_searched_one_query_at_a_time_finds_what_the_batch_search_finds():
+    """One query's cells are split over the cores (FAISS fast-scan implementation 14), a batch's
+    queries are split (the default): both find the same candidates, with and without an id filter."""
+    from storage.index_policy import recall_at_k
+    from storage.vectors import FAST_SCAN_ONE_QUERY
+
+    vectors = clustered_vectors(4000)
+    index = VectorIndex(faiss.index_factory(DIM, "IVF16,PQ16x4fs", faiss.METRIC_INNER_PRODUCT))
+    index._index.train(vectors)
+    index.add(np.arange(4000, dtype=np.int64), vectors)
+    queries = clustered_vectors(50, seed=1)
+    allowed = np.arange(0, 4000, 3, dtype=np.int64)
+    for selector in (None, faiss.IDSelectorBatch(allowed)):
+        batch = index._candidates(queries, 20, selector, nprobe=6)[1]
+        assert index._ivf.implem == 0
+        one_at_a_time = np.vstack([index._candidates(q[None], 20, selector, nprobe=6)[1] for q in queries])
+        assert index._ivf.implem == FAST_SCAN_ONE_QUERY
+        assert recall_at_k(one_at_a_time, batch) >= 0.98
+        assert (one_at_a_time >= 0).all() and (selector is None or (one_at_a_time % 3 == 0).all())
