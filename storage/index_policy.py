@@ -212,13 +212,17 @@ def _move(rng: np.random.Generator, anchors: np.ndarray, cosine: float, towards:
     return _unit(cosine * anchors + math.sqrt(1 - cosine**2) * towards)
 
 
-def probe_queries(sample: np.ndarray, seed: int = 0, text_vectors: np.ndarray | None = None) -> ProbeQueries:
+def probe_queries(
+    sample: np.ndarray, seed: int = 0, text_vectors: np.ndarray | None = None, gap: np.ndarray | None = None
+) -> ProbeQueries:
     """Image-like queries made from stored vectors; text-like ones are ``text_vectors``
-    (the model's) when given, else made from stored vectors too (see the module docstring)."""
+    (the model's) when given, else made from stored vectors too (see the module docstring),
+    leaning along ``gap`` (the direction a model's text vectors share; random if not given)."""
     rng = np.random.default_rng(seed)
     anchors = _unit(sample)
     noise = rng.standard_normal(anchors.shape).astype(np.float32)
-    gap = _unit(rng.standard_normal((1, anchors.shape[1])).astype(np.float32))
+    drawn = rng.standard_normal((1, anchors.shape[1])).astype(np.float32)  # drawn either way: same image-like queries
+    gap = _unit(drawn if gap is None else np.asarray(gap, dtype=np.float32).reshape(1, -1))
     text_direction = TEXT_GAP_COSINE * gap + math.sqrt(1 - TEXT_GAP_COSINE**2) * _unit(noise[::-1].copy())
     image_like = _move(rng, anchors, IMAGE_QUERY_COSINE, noise)
     if text_vectors is not None and len(text_vectors):

@@ -8,6 +8,8 @@ calibrates the index it built instead of building another.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from bench.vector_scale import run_vector_scale
@@ -34,6 +36,13 @@ def test_the_vector_scale_bench_runs_and_reuses_its_data(tmp_path):
     assert built["index_type"] == second.steps["policy"]["build"]["index_type"]
     assert "calibrated again" in "\n".join(again.report())
     assert again.steps["policy"]["serve"]["page_cache_emptied"] is None  # --cold (root only) not asked
+
+    made = json.loads((tmp_path / "made.json").read_text())
+    (tmp_path / "made.json").write_text(json.dumps({**made, "queries": 1}))  # queries of an older bench
+    fourth = run_vector_scale(3000, dimension=64, queries=10, workdir=tmp_path, baseline=False, reuse=True, only_data=True)
+    assert fourth.fill == first.fill and fourth.truth != first.truth  # vectors kept, truth made again
+    assert (tmp_path / "vectors-g1.f16").stat().st_mtime_ns == written["vectors-g1.f16"]
+    assert (tmp_path / "index0.faiss").exists()
 
     third = run_vector_scale(2000, dimension=64, queries=10, workdir=tmp_path, baseline=False, reuse=True, only_data=True)
     assert third.fill["disk_bytes"] < first.fill["disk_bytes"]  # another shape: made again, not reused
