@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import resource
 import subprocess
@@ -80,23 +81,24 @@ def model_gap(dimension: int) -> np.ndarray:
     return gap / np.linalg.norm(gap)
 
 
-def queries_of(dimension: int, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Fresh queries (not the calibration's): image-like, and text-like along the model's gap."""
+def _text_like(dimension: int, count: int, anchors_seed: int, seed: int) -> np.ndarray:
+    """Text-like queries along the model's gap, from stored-like anchors of ``anchors_seed``."""
     from storage.index_policy import probe_queries
 
-    generator = ClusteredVectors(dimension, seed=SEED)
-    image_like = generator.sample(count, seed=10**9)
-    text_like = probe_queries(generator.sample(count, seed=10**9 + 1), seed=12345, gap=model_gap(dimension)).text_like
-    return image_like, text_like
+    anchors = ClusteredVectors(dimension, seed=SEED).sample(count, seed=anchors_seed)
+    return probe_queries(anchors, seed=seed, gap=model_gap(dimension)).text_like
+
+
+def queries_of(dimension: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fresh queries (not the calibration's): image-like, and text-like along the model's gap."""
+    image_like = ClusteredVectors(dimension, seed=SEED).sample(count, seed=10**9)
+    return image_like, _text_like(dimension, count, 10**9 + 1, seed=12345)
 
 
 def model_text_vectors(dimension: int, count: int = MODEL_TEXT_QUERIES) -> np.ndarray:
     """What the indexer hands the store as the model's vectors of typical text queries: other
     text-like queries of the same model (same gap; other anchors and noise than the fresh ones)."""
-    from storage.index_policy import probe_queries
-
-    anchors = ClusteredVectors(dimension, seed=SEED).sample(count, seed=10**9 + 2)
-    return probe_queries(anchors, seed=54321, gap=model_gap(dimension)).text_like
+    return _text_like(dimension, count, 10**9 + 2, seed=54321)
 
 
 def truth(workdir: Path, count: int, dimension: int, queries: int) -> dict:
@@ -116,7 +118,7 @@ def build(workdir: Path, count: int, dimension: int, label: str, budget: int, in
     policy = IndexPolicy(memory_budget=budget)
     chosen = index_type or policy.index_type_for(count, dimension)
     started = time.perf_counter()
-    text = lambda: model_text_vectors(dimension)  # noqa: E731
+    text = functools.partial(model_text_vectors, dimension)
     index, made = VectorIndex.build(chosen, np.arange(count), _file(workdir, count, dimension), policy, text, progress=True)
     index.save(workdir / f"{label}.faiss")
     return _built(workdir, label, made, time.perf_counter() - started)
@@ -130,7 +132,7 @@ def calibrate(workdir: Path, count: int, dimension: int, label: str, budget: int
     index = VectorIndex.load(workdir / f"{label}.faiss")
     index.source = _file(workdir, count, dimension)
     started = time.perf_counter()
-    made = index.calibrate(np.arange(count), IndexPolicy(memory_budget=budget), lambda: model_text_vectors(dimension))
+    made = index.calibrate(np.arange(count), IndexPolicy(memory_budget=budget), functools.partial(model_text_vectors, dimension))
     return {**_built(workdir, label, made, time.perf_counter() - started), "calibrated_only": True}
 
 
