@@ -125,14 +125,18 @@ def build(workdir: Path, count: int, dimension: int, label: str, budget: int, in
 
 
 def calibrate(workdir: Path, count: int, dimension: int, label: str, budget: int, _index_type: str | None) -> dict:
-    """The index an earlier run built and saved, calibrated again (the store's own calibration)."""
+    """The index an earlier run built and saved, calibrated again (the store's own calibration;
+    a PQ index saved without a text axis gets one first, and is saved again with it)."""
     from storage.index_policy import IndexPolicy
     from storage.vectors import VectorIndex
 
     index = VectorIndex.load(workdir / f"{label}.faiss")
     index.source = _file(workdir, count, dimension)
     started = time.perf_counter()
+    had_axis = index.text_axis is not None
     made = index.calibrate(np.arange(count), IndexPolicy(memory_budget=budget), functools.partial(model_text_vectors, dimension))
+    if index.text_axis is not None and not had_axis:  # what it gained goes in its file
+        index.save(workdir / f"{label}.faiss")
     return {**_built(workdir, label, made, time.perf_counter() - started), "calibrated_only": True}
 
 
@@ -140,6 +144,7 @@ def _built(workdir: Path, label: str, made, seconds: float) -> dict:
     (workdir / f"{label}.build.json").write_text(json.dumps(dataclasses.asdict(made)))  # for the serve step
     return {"index_type": made.index_type, "seconds": seconds, "nprobe": made.nprobe, "rerank": made.rerank,
             "text_nprobe": made.text_nprobe, "text_rerank": made.text_rerank,
+            "candidates": made.candidates, "text_candidates": made.text_candidates,
             "build_recall": [made.recall_at_10, made.text_recall_at_10],
             "index_file_bytes": (workdir / f"{label}.faiss").stat().st_size, **_peak_rss()}
 
@@ -223,9 +228,11 @@ class ScaleResult:
             built, served = step["build"], step["serve"]
             image, text = Latency(served["latency"]["image"]), Latency(served["latency"]["text"])
             how = "an earlier run's index, calibrated again in" if built.get("calibrated_only") else "built in"
+            of = lambda key: f" of {built[key]} candidates" if built.get(key) else ""  # noqa: E731
             lines += [
-                f"[{label}] {built['index_type']}: image-like queries nprobe {built['nprobe']} rerank {built['rerank']}, "
-                f"text-like nprobe {built.get('text_nprobe')} rerank {built.get('text_rerank')}",
+                f"[{label}] {built['index_type']}: image-like queries nprobe {built['nprobe']} rerank {built['rerank']}"
+                f"{of('candidates')}, text-like nprobe {built.get('text_nprobe')} rerank {built.get('text_rerank')}"
+                f"{of('text_candidates')}",
                 f"    {how} {built['seconds']:.0f} s, peak RSS {gib(built['peak_rss'])}, "
                 f"index file {gib(built['index_file_bytes'])}",
                 f"    image-like queries {image}; text-like {text}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -17,13 +18,17 @@ def new_file_mode() -> int:
     return 0o666 & ~umask
 
 
-def atomic_write_bytes(path: Path, payload: bytes | memoryview) -> None:
-    """Temp file in the same folder, fsync, rename over the target, fsync the folder."""
+def atomic_write_bytes(path: Path, payload: bytes | memoryview | Sequence) -> None:
+    """Temp file in the same folder, fsync, rename over the target, fsync the folder.
+
+    ``payload``: the bytes, or a sequence of parts (any buffers) written one after another,
+    so a large file made of pieces is never joined into one more copy in memory."""
     path = Path(path)
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            for part in [payload] if isinstance(payload, (bytes, bytearray, memoryview)) else payload:
+                handle.write(part)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp_name, path)

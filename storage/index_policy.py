@@ -46,6 +46,7 @@ TEXT_GAP_COSINE = 0.8  # how strongly text-like queries lean towards their share
 RAM_SHARE = 8  # default memory budget: an eighth of the machine's RAM (see default_memory_budget)
 ID_MAP_BYTES = 48  # per vector: a FAISS id map (hash table: id, slot, bucket pointer)
 SLOT_MAP_BYTES = 8  # per vector: image id -> row of the vector file (storage/vector_file.py)
+TEXT_AXIS_BYTES = 4  # per vector of a PQ index: its error along the text queries' direction (storage/text_axis.py)
 
 
 def default_memory_budget() -> int:
@@ -117,7 +118,11 @@ class IndexPolicy:
 
     def memory_bytes(self, kind: str, count: int, dimension: int, code_bytes: int = 0) -> int:
         """What an index of ``kind`` takes in RAM (estimate: codes, ids, id maps, centroids)."""
-        per_vector = {EXACT: 4 * dimension + 8 + ID_MAP_BYTES, SQ: 2 * dimension + 8 + ID_MAP_BYTES, PQ: code_bytes + 8}
+        per_vector = {
+            EXACT: 4 * dimension + 8 + ID_MAP_BYTES,
+            SQ: 2 * dimension + 8 + ID_MAP_BYTES,
+            PQ: code_bytes + 8 + TEXT_AXIS_BYTES,
+        }
         cells = 0 if kind == EXACT else self.cells_for(count, kind)
         fixed = cells * dimension * 4 + (dimension * dimension * 4 if kind == PQ and self.opq else 0)
         return count * (per_vector[kind] + SLOT_MAP_BYTES) + fixed
@@ -291,28 +296,40 @@ def choose_nprobe(
 
 
 def choose_rerank(
-    search: Callable[[np.ndarray, int, int], np.ndarray],
+    search: Callable[[np.ndarray, int, int, int], np.ndarray],
     queries: np.ndarray,
     truth: np.ndarray,
     cells: int,
     policy: "IndexPolicy",
-) -> tuple[int, int, float]:
-    """(nprobe, re-rank depth, recall) for one kind of query on an index whose candidates are
-    re-ranked exactly: nprobe as :func:`choose_nprobe` finds it at the deepest re-ranking,
-    then the depth halved while the kind still reaches the target.
+    fewer_reads: bool = False,
+) -> tuple[int, int, int, float]:
+    """(nprobe, candidates, re-rank depth, recall) for one kind of query on an index whose
+    candidates are re-ranked exactly: nprobe as :func:`choose_nprobe` finds it at the deepest
+    re-ranking, then the candidates halved while the kind still reaches the target (each
+    re-ranked). With ``fewer_reads`` (the index ranks its candidates by a corrected score
+    first: :mod:`storage.text_axis`), the rows re-ranked are then halved the same way.
 
-    ``search(queries, nprobe, rerank)`` returns the ids found.
+    ``search(queries, nprobe, candidates, rerank)`` returns the ids found.
     """
     deepest = policy.max_rerank
-    nprobe, recall = choose_nprobe(lambda q, n: search(q, n, deepest), queries, truth, cells, policy.target_recall)
-    rerank = deepest
-    while rerank // 2 >= max(policy.min_rerank, 1):
-        shallower = rerank // 2
-        shallow_recall = recall_at_k(search(queries, nprobe, shallower), truth)
+    nprobe, recall = choose_nprobe(
+        lambda q, n: search(q, n, deepest, deepest), queries, truth, cells, policy.target_recall
+    )
+    candidates, recall = _halved(lambda depth: search(queries, nprobe, depth, depth), deepest, recall, truth, policy)
+    rerank = candidates
+    if fewer_reads:
+        rerank, recall = _halved(lambda depth: search(queries, nprobe, candidates, depth), candidates, recall, truth, policy)
+    return nprobe, candidates, rerank, recall
+
+
+def _halved(search: Callable[[int], np.ndarray], depth: int, recall: float, truth: np.ndarray, policy: "IndexPolicy"):
+    """(depth, recall): ``depth`` halved while ``search(depth)`` still reaches the target."""
+    while depth // 2 >= max(policy.min_rerank, 1):
+        shallow_recall = recall_at_k(search(depth // 2), truth)
         if shallow_recall < policy.target_recall:
             break
-        rerank, recall = shallower, shallow_recall
-    return nprobe, rerank, recall
+        depth, recall = depth // 2, shallow_recall
+    return depth, recall
 
 
 def nprobe_ladder(cells: int) -> list[int]:

@@ -75,6 +75,10 @@ class GenerationRow(Base):
     # queries' depth, and both kinds' where these are NULL).
     index_text_nprobe: Mapped[int | None] = mapped_column(Integer, nullable=True)
     index_text_rerank: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Schema 10: PQ candidates each kind takes, when it re-ranks only the best of them by a
+    # corrected score (storage/text_axis.py); NULL: it re-ranks all it takes.
+    index_candidates: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    index_text_candidates: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class EmbeddingRow(Base):

@@ -114,10 +114,13 @@ class StoreStats:
 @dataclass(frozen=True)
 class SearchDepth:
     """How deep one kind of query searches an approximate index: the cells it reads (nprobe)
-    and the candidates it re-ranks exactly (a PQ index; None where scores are exact already)."""
+    and the candidates it re-ranks exactly (a PQ index; None where scores are exact already).
+    ``candidates``: the PQ candidates it takes, when more than it re-ranks (those re-ranked
+    are the best by corrected score: :mod:`storage.text_axis`); None: as many as it re-ranks."""
 
     nprobe: int
     rerank: int | None = None
+    candidates: int | None = None
 
 
 IMAGE_QUERIES, TEXT_QUERIES = "image", "text"  # kinds of query, calibrated apart
@@ -154,6 +157,8 @@ class IndexBuild:
     memory_budget: int | None = None  # bytes the index was allowed in RAM when built
     text_nprobe: int | None = None  # text-like queries
     text_rerank: int | None = None
+    candidates: int | None = None  # PQ candidates taken, when more than re-ranked (schema 10)
+    text_candidates: int | None = None
 
     @property
     def exact(self) -> bool:
@@ -163,12 +168,21 @@ class IndexBuild:
         """The depth of one kind of query; of an unknown kind (None), the deeper of the two."""
         if self.exact:
             return None
-        image = SearchDepth(self.nprobe, self.rerank)
-        text = SearchDepth(self.text_nprobe or self.nprobe, self.text_rerank or self.rerank)
+        image = SearchDepth(self.nprobe, self.rerank, self.candidates)
+        text = SearchDepth(
+            self.text_nprobe or self.nprobe,
+            self.text_rerank or self.rerank,
+            self.text_candidates if self.text_rerank else self.candidates,
+        )
         if kind is not None:
             return image if checked_kind(kind) == IMAGE_QUERIES else text
         reranks = [depth.rerank for depth in (image, text) if depth.rerank]
-        return SearchDepth(max(image.nprobe, text.nprobe), max(reranks) if reranks else None)
+        taken = [depth.candidates or depth.rerank for depth in (image, text) if depth.candidates]
+        return SearchDepth(
+            max(image.nprobe, text.nprobe),
+            max(reranks) if reranks else None,
+            max([*taken, *reranks]) if taken else None,
+        )
 
 
 @dataclass(frozen=True)

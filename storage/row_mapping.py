@@ -52,6 +52,8 @@ def index_build_of(generation: GenerationRow) -> IndexBuild | None:
         memory_budget=generation.index_memory_budget,
         text_nprobe=generation.index_text_nprobe,
         text_rerank=generation.index_text_rerank,
+        candidates=generation.index_candidates,
+        text_candidates=generation.index_text_candidates,
     )
 
 
@@ -68,4 +70,6 @@ def index_build_columns(build: IndexBuild) -> dict:
         index_memory_budget=build.memory_budget,
         index_text_nprobe=build.text_nprobe,
         index_text_rerank=build.text_rerank,
+        index_candidates=build.candidates,
+        index_text_candidates=build.text_candidates,
     )

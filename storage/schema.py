@@ -209,6 +209,13 @@ def _v9_depth_per_query_kind(connection: Connection, _data_dir: Path) -> None:
         connection.execute(text(f"ALTER TABLE generations ADD COLUMN {column} INTEGER"))
 
 
+def _v10_candidates_per_query_kind(connection: Connection, _data_dir: Path) -> None:
+    """Version 10: the PQ candidates each kind of query takes, when it re-ranks only the best
+    of them by a corrected score (issue 14). NULL (every older build): it re-ranks all it takes."""
+    for column in ("index_candidates", "index_text_candidates"):
+        connection.execute(text(f"ALTER TABLE generations ADD COLUMN {column} INTEGER"))
+
+
 # MIGRATIONS[n] upgrades a database from version n + 1 to n + 2.
 MIGRATIONS: list[Callable[[Connection, Path], None]] = [
     _add_image_geo,
@@ -219,6 +226,7 @@ MIGRATIONS: list[Callable[[Connection, Path], None]] = [
     _v7_vectors_to_files,
     _v8_bigint_image_ids,
     _v9_depth_per_query_kind,
+    _v10_candidates_per_query_kind,
 ]
 CURRENT_VERSION = 1 + len(MIGRATIONS)
 

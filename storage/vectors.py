@@ -11,7 +11,9 @@ keyed by the catalog's ids so removal and re-adding work the same way:
   product-quantized codes (2m 4-bit sub-quantizers scanned with SIMD lookups, or m 8-bit
   ones), whose best ``rerank`` candidates are scored again exactly with the fp16 vectors
   of the vector file on disk (:mod:`storage.vector_file`), so the scores returned are
-  true cosines.
+  true cosines. With the model's text vectors known, a PQ index also keeps each vector's
+  error along their shared direction (:mod:`storage.text_axis`): the candidates are
+  ranked by the corrected score, and only the best of them are read and re-ranked.
 
 Every index is built from the vector file, streaming (never every vector in RAM):
 trained on a sample, filled block by block. Which type, and when to rebuild, is
@@ -44,6 +46,7 @@ from storage.index_policy import (
 )
 from storage.killpoints import kill_point
 from storage.records import QUERY_KINDS, IndexBuild, SearchDepth, checked_kind
+from storage.text_axis import TextAxis
 from storage.vector_file import VectorFile
 
 log = logging.getLogger(__name__)
@@ -64,7 +67,8 @@ class VectorIndex:
     ``source`` is the generation's vector file: a PQ index re-ranks its candidates with
     it (``rerank`` of them); the store attaches it on open. ``depths``: how deep each kind
     of query searches (:meth:`tune`); a query of no stated kind searches as deep as the
-    deeper kind, which is also the nprobe saved in the FAISS file.
+    deeper kind, which is also the nprobe saved in the FAISS file. ``text_axis``: a PQ
+    index's errors along the text queries' direction (None: its candidates are all re-ranked).
     """
 
     def __init__(self, index: faiss.Index, rerank: int | None = None, source: VectorFile | None = None):
@@ -72,8 +76,10 @@ class VectorIndex:
         ivf = faiss.try_extract_index_ivf(index)
         self._ivf = None if ivf is None else faiss.downcast_index(ivf)
         self.rerank = rerank
+        self.candidates: int | None = None  # PQ candidates a query takes, when more than it re-ranks
         self.source = source
         self.depths: dict[str, SearchDepth] = {}
+        self.text_axis: TextAxis | None = None
 
     @classmethod
     def create(cls, dimension: int) -> "VectorIndex":
@@ -81,10 +87,15 @@ class VectorIndex:
 
     @classmethod
     def load(cls, path: Path, mmap: bool = False) -> "VectorIndex":
-        return cls(faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0))
+        loaded = cls(faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0))
+        if loaded.kind == PQ:
+            loaded.text_axis = TextAxis.read_trailer(path, loaded.dimension)
+        return loaded
 
     def save(self, path: Path) -> None:
-        atomic_write_bytes(path, faiss.serialize_index(self._index).tobytes())
+        """FAISS' bytes, then the text axis if there is one (one atomic write: they never disagree)."""
+        trailer = self.text_axis.trailer() if self.text_axis is not None else []
+        atomic_write_bytes(path, [faiss.serialize_index(self._index), *trailer])
 
     @property
     def dimension(self) -> int:
@@ -139,7 +150,31 @@ class VectorIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.shape[1] != self.dimension:
             raise ValueError(f"vectors have {vectors.shape[1]} dimensions, the index {self.dimension}")
-        self._index.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        self._index.add_with_ids(vectors, ids)
+        if self.text_axis is not None:
+            self.text_axis.record(ids, vectors, self.approximations(vectors))
+
+    def approximations(self, vectors: np.ndarray) -> np.ndarray:
+        """What a PQ index's codes for ``vectors`` stand for: the vectors its scores are inner
+        products with (cell centroid plus decoded residual, or the decoded code; rotated back
+        for an OPQ index). FAISS' own ``sa_decode`` crashes on fast-scan indexes."""
+        ivf = self._ivf
+        if not isinstance(ivf, _PQ_INDEXES):
+            raise RuntimeError(f"{self.index_type} keeps no product-quantized codes")
+        transforms = _transforms(self._index)
+        points = np.ascontiguousarray(vectors, dtype=np.float32)
+        for transform in transforms:
+            points = transform.apply(points)
+        if ivf.by_residual:
+            cells = ivf.quantizer.assign(points, 1).ravel()
+            base = ivf.quantizer.reconstruct_batch(cells)
+            approximate = base + ivf.pq.decode(ivf.pq.compute_codes(np.ascontiguousarray(points - base)))
+        else:
+            approximate = ivf.pq.decode(ivf.pq.compute_codes(np.ascontiguousarray(points)))
+        for transform in reversed(transforms):
+            approximate = transform.reverse_transform(approximate)
+        return approximate
 
     def remove(self, ids: np.ndarray) -> int:
         if len(ids) == 0:
@@ -158,8 +193,9 @@ class VectorIndex:
         and recording it) is not applied: the file's own nprobe then serves every query."""
         fits = build is not None and not build.exact and build.index_type == self.index_type
         self.depths = {kind: build.depth(kind) for kind in QUERY_KINDS} if fits else {}
-        widest = build.depth().rerank if fits else None
-        self.rerank = widest or (FALLBACK_RERANK if self.kind == PQ else None)
+        widest = build.depth() if fits else None
+        self.rerank = (widest and widest.rerank) or (FALLBACK_RERANK if self.kind == PQ else None)
+        self.candidates = widest.candidates if widest is not None else None
 
     def search(
         self, queries: np.ndarray, k: int, allowed_ids: np.ndarray | None = None, kind: str | None = None
@@ -184,19 +220,27 @@ class VectorIndex:
             k = min(k, max(len(allowed_ids), 1))
         depth = self.depths.get(checked_kind(kind)) if kind is not None else None
         nprobe = depth.nprobe if depth is not None else self.nprobe
-        rerank = depth.rerank if depth is not None else None
-        scores, ids = self._candidates(queries, k, selector, nprobe, rerank)
+        rerank, candidates = (depth.rerank, depth.candidates) if depth is not None else (None, None)
+        scores, ids = self._candidates(queries, k, selector, nprobe, rerank, candidates)
         if selector is not None and self._ivf is not None and (ids < 0).any() and nprobe < self._ivf.nlist:
-            scores, ids = self._candidates(queries, k, selector, self._ivf.nlist, rerank)
+            scores, ids = self._candidates(queries, k, selector, self._ivf.nlist, rerank, candidates)
         return scores, ids
 
-    def _candidates(self, queries, k, selector=None, nprobe=None, rerank=None) -> tuple[np.ndarray, np.ndarray]:
-        rerank = rerank or self.rerank
+    def _candidates(
+        self, queries, k, selector=None, nprobe=None, rerank=None, candidates=None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A PQ index takes ``candidates`` by PQ score and re-ranks ``rerank`` of them exactly:
+        those best by corrected score, with a text axis; without one (its errors unknown), all."""
+        if not rerank:  # no depth given: the widest the index was tuned to
+            rerank, candidates = self.rerank, self.candidates
         self._split_cells(len(queries) == 1)
         if self.kind != PQ or not rerank:
             return self._index.search(queries, k, params=self._search_parameters(selector, nprobe))
-        _, candidates = self._index.search(queries, max(k, rerank), params=self._search_parameters(selector, nprobe))
-        return self.rescore(queries, candidates, k)
+        taken = max(k, rerank, candidates or 0)
+        pq_scores, found = self._index.search(queries, taken, params=self._search_parameters(selector, nprobe))
+        if self.text_axis is not None:
+            found = self.text_axis.best(queries, pq_scores, found, max(k, rerank))
+        return self.rescore(queries, found, k)
 
     def _split_cells(self, one_query: bool) -> None:
         """How the cores share a search, set before each (FAISS does not save it in the file). One query: its cells are split over them (1.45x faster
@@ -273,16 +317,21 @@ class VectorIndex:
         unaffected; the caller swaps the new one in (one reference assignment).
 
         ``text_queries`` returns the model's vectors of typical text queries (called only
-        for an approximate index, which is calibrated on them); without it, synthetic
-        text-like queries stand in. Memory: the new index, a training sample and one block.
+        for an approximate index, which is calibrated on them, and a PQ one also keeps its
+        errors along their direction); without it, synthetic text-like queries stand in.
+        Memory: the new index, a training sample and one block.
         """
         started = time.monotonic()
         ids = np.asarray(ids, dtype=np.int64)
         kind, cells = index_kind(index_type)
+        text = None
         if kind == EXACT:
             fresh = VectorIndex.create(source.dimension)
         else:
+            text = _text_vectors(text_queries)
             fresh = VectorIndex(cls._trained(index_type, source.sample(ids, policy.train_size(cells), policy.seed)))
+            if kind == PQ:
+                fresh.text_axis = TextAxis.of(text, source.dimension)
         fresh.source = source
         with tqdm(total=len(ids), desc=f"building {index_type}", unit="vec", disable=not progress,
                   dynamic_ncols=True, leave=False) as bar:
@@ -293,7 +342,7 @@ class VectorIndex:
         if kind == EXACT:
             build = IndexBuild(EXACT_INDEX, fresh.count, time.monotonic() - started)
         else:
-            build = fresh._calibrate(ids, policy, text_queries, started)
+            build = fresh._calibrate(ids, policy, text, started)
         log.info("vector index built as %s in %.1f s", build.index_type, build.seconds)
         return fresh, build
 
@@ -312,10 +361,9 @@ class VectorIndex:
         index.train(np.ascontiguousarray(sample, dtype=np.float32))
         return index
 
-    def _calibrate(self, ids: np.ndarray, policy: IndexPolicy, text_queries: TextQueries, started: float) -> IndexBuild:
+    def _calibrate(self, ids: np.ndarray, policy: IndexPolicy, text: np.ndarray | None, started: float) -> IndexBuild:
         """Raise nprobe (and, for PQ, the re-rank depth) until recall@10 vs exact reaches the
         target, for image-like and text-like queries apart (each kind gets its own depth)."""
-        text = None if text_queries is None else np.asarray(text_queries(), dtype=np.float32)
         queries = probe_queries(self.source.sample(ids, policy.probe_queries, policy.seed + 1), policy.seed, text)
         both = np.vstack([queries.image_like, queries.text_like])
         truth_ids = exact_neighbours(both, self.source.chunks(ids, CHUNK), 10)[1]
@@ -334,6 +382,8 @@ class VectorIndex:
             memory_budget=policy.budget,
             text_nprobe=text_depth.nprobe,
             text_rerank=text_depth.rerank,
+            candidates=image.candidates,
+            text_candidates=text_depth.candidates,
         )
         # The deeper kind's nprobe is saved with the index: a reader that does not know the
         # query's kind (or the catalog's record) searches deep enough for either.
@@ -344,17 +394,40 @@ class VectorIndex:
     def _depth_for(self, queries: np.ndarray, truth: np.ndarray, policy: IndexPolicy) -> tuple[SearchDepth, float]:
         """The shallowest depth at which one kind of query reaches the target, and its recall."""
         if self.kind == PQ:
-            nprobe, rerank, recall = choose_rerank(
-                lambda q, n, depth: self._candidates(q, 10, nprobe=n, rerank=depth)[1], queries, truth, self._ivf.nlist, policy
+            nprobe, candidates, rerank, recall = choose_rerank(
+                lambda q, n, taken, read: self._candidates(q, 10, nprobe=n, rerank=read, candidates=taken)[1],
+                queries, truth, self._ivf.nlist, policy, fewer_reads=self.text_axis is not None,
             )
-            return SearchDepth(nprobe, rerank), recall
+            return SearchDepth(nprobe, rerank, candidates if candidates > rerank else None), recall
         nprobe, recall = choose_nprobe(
             lambda q, n: self._candidates(q, 10, nprobe=n)[1], queries, truth, self._ivf.nlist, policy.target_recall
         )
         return SearchDepth(nprobe), recall
 
     def calibrate(self, ids: np.ndarray, policy: IndexPolicy, text_queries: TextQueries = None) -> IndexBuild:
-        """Measure and set this index's depths again (as a build does), e.g. after the policy's target changed."""
+        """Measure and set this index's depths again (as a build does), e.g. after the policy's
+        target changed. A PQ index without a text axis gets one first, when ``text_queries``
+        gives enough of the model's text vectors (one streaming pass over the vectors)."""
         if self._ivf is None:
             raise ValueError("exact search has no depth to calibrate")
-        return self._calibrate(np.asarray(ids, dtype=np.int64), policy, text_queries, time.monotonic())
+        started = time.monotonic()
+        ids = np.asarray(ids, dtype=np.int64)
+        text = _text_vectors(text_queries)
+        if self.kind == PQ and self.text_axis is None:
+            self.text_axis = TextAxis.of(text, self.dimension)
+            if self.text_axis is not None:
+                for chunk_ids, vectors in self.source.chunks(ids, CHUNK):
+                    self.text_axis.record(chunk_ids, vectors, self.approximations(vectors))
+        return self._calibrate(ids, policy, text, started)
+
+
+def _transforms(index: faiss.Index) -> list[faiss.VectorTransform]:
+    """The transforms an index applies before its IVF (an OPQ rotation), in order."""
+    if not isinstance(index, faiss.IndexPreTransform):
+        return []
+    return [faiss.downcast_VectorTransform(index.chain.at(i)) for i in range(index.chain.size())]
+
+
+def _text_vectors(text_queries: TextQueries) -> np.ndarray | None:
+    """The model's vectors of typical text queries, asked of the callable once (it may run the model)."""
+    return None if text_queries is None else np.asarray(text_queries(), dtype=np.float32)

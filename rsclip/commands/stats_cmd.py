@@ -94,7 +94,8 @@ def describe_build(build: IndexBuild) -> str:
     image_depth, text_depth = build.depth(IMAGE_QUERIES), build.depth(TEXT_QUERIES)
 
     def at(depth) -> str:
-        rerank = f", {depth.rerank} re-ranked exactly" if depth.rerank else ""
+        taken = f", the best {depth.rerank} of {depth.candidates} candidates" if depth.candidates else f", {depth.rerank}"
+        rerank = f"{taken} re-ranked exactly" if depth.rerank else ""
         return f"nprobe {depth.nprobe}{rerank}"
 
     return (

@@ -46,3 +46,22 @@ def test_the_vector_scale_bench_runs_and_reuses_its_data(tmp_path):
 
     third = run_vector_scale(2000, dimension=64, queries=10, workdir=tmp_path, baseline=False, reuse=True, only_data=True)
     assert third.fill["disk_bytes"] < first.fill["disk_bytes"]  # another shape: made again, not reused
+
+
+def test_a_pq_index_of_the_bench_keeps_a_text_axis_and_recalibrating_gives_one_to_an_index_without(tmp_path):
+    from storage.vectors import VectorIndex
+
+    budget = 3000 * 60  # too small for fp16 cells: product-quantized
+    first = run_vector_scale(3000, dimension=64, queries=10, budget=budget, workdir=tmp_path, baseline=False)
+    assert ",PQ" in first.steps["policy"]["build"]["index_type"]
+    path = tmp_path / "index0.faiss"
+    index = VectorIndex.load(path)
+    assert index.text_axis is not None  # built with the bench model's text vectors
+    index.text_axis = None
+    index.save(path)  # as an index saved before it kept one
+
+    again = run_vector_scale(3000, dimension=64, queries=10, budget=budget, workdir=tmp_path, baseline=False,
+                             reuse=True, recalibrate=True)
+    assert again.steps["policy"]["build"]["calibrated_only"]
+    assert VectorIndex.load(path).text_axis is not None
+    assert "candidates" in again.steps["policy"]["build"]

@@ -70,7 +70,7 @@ def test_a_version_7_catalog_stores_and_finds_an_image_id_past_2_to_the_31(tmp_p
     with Store(data_dir, writable=True):
         pass  # opening migrates
     assert catalog_sql(data_dir, "SELECT version FROM schema_version") == [(CURRENT_VERSION,)]
-    assert CURRENT_VERSION == 9
+    assert CURRENT_VERSION == 10
     assert image_id_types(data_dir) == ({"rowid"} if catalog_dialect(data_dir) == "sqlite" else {"bigint"})
 
     next_image_id_is(data_dir, PAST_INT4)

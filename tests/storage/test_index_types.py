@@ -164,9 +164,9 @@ def test_text_queries_get_their_own_depth_and_image_queries_do_not_pay_for_it(tm
         searched = []
         real_candidates = index._candidates
 
-        def spy(queries, k, selector=None, nprobe=None, rerank=None):
+        def spy(queries, k, selector=None, nprobe=None, rerank=None, candidates=None):
             searched.append(nprobe)
-            return real_candidates(queries, k, selector, nprobe, rerank)
+            return real_candidates(queries, k, selector, nprobe, rerank, candidates)
 
         index._candidates = spy
         hits = {kind: store.search(vectors[:1], 5, kind=kind)[0] for kind in ("image", "text", None)}

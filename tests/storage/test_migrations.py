@@ -45,7 +45,7 @@ def test_a_version_1_catalog_gets_a_location_per_image_and_stays_consistent(tmp_
         assert store.recorded_location("/archive.zip", "chip_2.png").byte_size == 102
         assert check_store(store).ok
     assert catalog_sql(tmp_path / "data", "select version from schema_version") == [(CURRENT_VERSION,)]
-    assert CURRENT_VERSION == 9
+    assert CURRENT_VERSION == 10
     assert catalog_sql(tmp_path / "data", "select status from generations") == [("ready",)]
 
 

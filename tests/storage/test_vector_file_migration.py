@@ -15,8 +15,18 @@ from tests.storage.test_store import unit_vectors
 pytestmark = pytest.mark.both_catalogs
 
 
+def downgrade_to_version_9(data_dir) -> None:
+    """Make the catalog look like one version 9 wrote: every PQ candidate re-ranked."""
+    catalog_sql(
+        data_dir,
+        "ALTER TABLE generations DROP COLUMN index_candidates; ALTER TABLE generations DROP COLUMN index_text_candidates;"
+        "UPDATE schema_version SET version = 9",
+    )
+
+
 def downgrade_to_version_8(data_dir) -> None:
     """Make the catalog look like one version 8 wrote: one search depth for both kinds of query."""
+    downgrade_to_version_9(data_dir)
     catalog_sql(
         data_dir,
         "ALTER TABLE generations DROP COLUMN index_text_nprobe; ALTER TABLE generations DROP COLUMN index_text_rerank;"
@@ -74,7 +84,7 @@ def test_version_6_blobs_move_to_the_vector_file_and_the_index_stays_consistent(
         assert store.search(unit_vectors(6)[3], k=1)[0][0].image.id == 4
         assert [p.code for p in check_store(store).problems] == ["catalog-vectors-malformed"]
     assert catalog_sql(data_dir, "select version from schema_version") == [(CURRENT_VERSION,)]
-    assert CURRENT_VERSION == 9
+    assert CURRENT_VERSION == 10
     assert catalog_sql(data_dir, "SELECT count(*) FROM embeddings WHERE slot >= 0") == [(5,)]
     with pytest.raises(Exception):
         catalog_sql(data_dir, "SELECT vector FROM embeddings")  # the blobs' column is gone
@@ -95,5 +105,21 @@ def test_a_version_8_build_searches_both_kinds_at_its_one_depth_until_rebuilt(tm
         assert (build.text_nprobe, build.text_rerank) == (None, None)
         assert reader._vectors.depths["image"] == reader._vectors.depths["text"] == build.depth()
         assert build.depth().nprobe == nprobe + 1
+        assert reader.search(vectors[7], k=1, kind="text")[0][0].image.id == ids[7]
+    assert catalog_sql(tmp_path, "select version from schema_version") == [(CURRENT_VERSION,)]
+
+
+def test_a_version_9_build_gains_empty_candidate_columns_and_reranks_all_it_takes(tmp_path):
+    """Version 10 records how many PQ candidates a kind takes beside how many it re-ranks;
+    a build recorded before has NULL there: every candidate it takes is re-ranked."""
+    from tests.storage.test_memory_budget import grown_store
+
+    store, vectors, ids = grown_store(tmp_path, [3000])
+    store.close()
+    downgrade_to_version_9(tmp_path)
+    with Store(tmp_path) as reader:
+        build = reader.stats().index_build
+        assert build.index_type.endswith("x4fs") and (build.candidates, build.text_candidates) == (None, None)
+        assert reader._vectors.depths["text"].candidates is None
         assert reader.search(vectors[7], k=1, kind="text")[0][0].image.id == ids[7]
     assert catalog_sql(tmp_path, "select version from schema_version") == [(CURRENT_VERSION,)]
