@@ -89,6 +89,9 @@ class IndexPolicy:
     # re-rank depth and recall (1.000 / 0.964) at p50 11.9 ms instead of 38-40 ms.
     fast_scan: bool = True
     opq: bool = False  # rotate before PQ (OPQ): see README "what was tried"
+    # Share of the cells (and of the training sample) given to the items most aligned with the
+    # model's text queries (storage/coarse_cells.py); 0 trains plain k-means cells.
+    text_cell_share: float = 0.02
     max_rerank: int = 2048  # candidates a PQ search may re-rank exactly (each a 2 KiB read at 1024-d)
     min_rerank: int = 16
     seed: int = 0

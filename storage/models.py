@@ -76,9 +76,11 @@ class GenerationRow(Base):
     index_text_nprobe: Mapped[int | None] = mapped_column(Integer, nullable=True)
     index_text_rerank: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Schema 10: PQ candidates each kind takes, when it re-ranks only the best of them by a
-    # corrected score (storage/text_axis.py); NULL: it re-ranks all it takes.
+    # corrected score (storage/text_axis.py; NULL: it re-ranks all it takes), and the cells
+    # trained for what text queries lean towards (storage/coarse_cells.py).
     index_candidates: Mapped[int | None] = mapped_column(Integer, nullable=True)
     index_text_candidates: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    index_text_cells: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class EmbeddingRow(Base):

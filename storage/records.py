@@ -159,6 +159,7 @@ class IndexBuild:
     text_rerank: int | None = None
     candidates: int | None = None  # PQ candidates taken, when more than re-ranked (schema 10)
     text_candidates: int | None = None
+    text_cells: int | None = None  # cells of their own for what text queries lean towards (storage/coarse_cells.py)
 
     @property
     def exact(self) -> bool:

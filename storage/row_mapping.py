@@ -54,6 +54,7 @@ def index_build_of(generation: GenerationRow) -> IndexBuild | None:
         text_rerank=generation.index_text_rerank,
         candidates=generation.index_candidates,
         text_candidates=generation.index_text_candidates,
+        text_cells=generation.index_text_cells,
     )
 
 
@@ -72,4 +73,5 @@ def index_build_columns(build: IndexBuild) -> dict:
         index_text_rerank=build.text_rerank,
         index_candidates=build.candidates,
         index_text_candidates=build.text_candidates,
+        index_text_cells=build.text_cells,
     )

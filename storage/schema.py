@@ -211,8 +211,9 @@ def _v9_depth_per_query_kind(connection: Connection, _data_dir: Path) -> None:
 
 def _v10_candidates_per_query_kind(connection: Connection, _data_dir: Path) -> None:
     """Version 10: the PQ candidates each kind of query takes, when it re-ranks only the best
-    of them by a corrected score (issue 14). NULL (every older build): it re-ranks all it takes."""
-    for column in ("index_candidates", "index_text_candidates"):
+    of them by a corrected score (issue 14; NULL, every older build: it re-ranks all it
+    takes), and how many cells were trained for what text queries lean towards."""
+    for column in ("index_candidates", "index_text_candidates", "index_text_cells"):
         connection.execute(text(f"ALTER TABLE generations ADD COLUMN {column} INTEGER"))
 
 

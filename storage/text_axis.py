@@ -37,6 +37,16 @@ def _unit(vector: np.ndarray) -> np.ndarray:
     return (vector / max(float(np.linalg.norm(vector)), 1e-12)).astype(np.float32)
 
 
+def text_direction(text_vectors: np.ndarray | None, dimension: int) -> np.ndarray | None:
+    """The unit direction a model's text vectors share (their mean); None without enough of them."""
+    if text_vectors is None or len(text_vectors) < MIN_TEXT_VECTORS:
+        return None
+    vectors = np.asarray(text_vectors, dtype=np.float32)
+    if vectors.shape[1] != dimension:
+        raise ValueError(f"text vectors have {vectors.shape[1]} dimensions, the index {dimension}")
+    return _unit(vectors.mean(axis=0))
+
+
 class TextAxis:
     """The shared direction of text queries and, by image id, each vector's PQ error along it."""
 
@@ -48,13 +58,9 @@ class TextAxis:
 
     @classmethod
     def of(cls, text_vectors: np.ndarray | None, dimension: int) -> "TextAxis | None":
-        """The axis of a model's text vectors (their mean, normalised); None without enough of them."""
-        if text_vectors is None or len(text_vectors) < MIN_TEXT_VECTORS:
-            return None
-        vectors = np.asarray(text_vectors, dtype=np.float32)
-        if vectors.shape[1] != dimension:
-            raise ValueError(f"text vectors have {vectors.shape[1]} dimensions, the index {dimension}")
-        return cls(vectors.mean(axis=0))
+        """The axis of a model's text vectors (:func:`text_direction`); None without enough of them."""
+        direction = text_direction(text_vectors, dimension)
+        return None if direction is None else cls(direction)
 
     @property
     def dimension(self) -> int:

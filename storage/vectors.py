@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import faiss
@@ -32,6 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from storage.atomic import atomic_write_bytes
+from storage.coarse_cells import layered_centroids
 from storage.index_policy import (
     EXACT,
     EXACT_INDEX,
@@ -46,7 +48,7 @@ from storage.index_policy import (
 )
 from storage.killpoints import kill_point
 from storage.records import QUERY_KINDS, IndexBuild, SearchDepth, checked_kind
-from storage.text_axis import TextAxis
+from storage.text_axis import TextAxis, text_direction
 from storage.vector_file import VectorFile
 
 log = logging.getLogger(__name__)
@@ -324,14 +326,21 @@ class VectorIndex:
         started = time.monotonic()
         ids = np.asarray(ids, dtype=np.int64)
         kind, cells = index_kind(index_type)
-        text = None
+        text, text_cells = None, 0
         if kind == EXACT:
             fresh = VectorIndex.create(source.dimension)
         else:
             text = _text_vectors(text_queries)
-            fresh = VectorIndex(cls._trained(index_type, source.sample(ids, policy.train_size(cells), policy.seed)))
-            if kind == PQ:
-                fresh.text_axis = TextAxis.of(text, source.dimension)
+            direction = text_direction(text, source.dimension)
+            sample = source.sample(ids, policy.train_size(cells), policy.seed)
+            centroids = None
+            if not index_type.startswith("OPQ"):  # a rotated index's cells live in the rotated space
+                centroids = layered_centroids(sample, direction, cells, policy.text_cell_share, policy.min_train_per_cell, policy.seed)
+                text_cells = 0 if centroids is None else int(policy.text_cell_share * cells)
+            fresh = VectorIndex(cls._trained(index_type, sample, centroids))
+            del sample
+            if kind == PQ and direction is not None:
+                fresh.text_axis = TextAxis(direction)
         fresh.source = source
         with tqdm(total=len(ids), desc=f"building {index_type}", unit="vec", disable=not progress,
                   dynamic_ncols=True, leave=False) as bar:
@@ -342,14 +351,19 @@ class VectorIndex:
         if kind == EXACT:
             build = IndexBuild(EXACT_INDEX, fresh.count, time.monotonic() - started)
         else:
-            build = fresh._calibrate(ids, policy, text, started)
+            build = replace(fresh._calibrate(ids, policy, text, started), text_cells=text_cells)
         log.info("vector index built as %s in %.1f s", build.index_type, build.seconds)
         return fresh, build
 
     @staticmethod
-    def _trained(index_type: str, sample: np.ndarray) -> faiss.Index:
+    def _trained(index_type: str, sample: np.ndarray, centroids: np.ndarray | None = None) -> faiss.Index:
+        """An empty index of ``index_type`` trained on ``sample``; with ``centroids``, those are
+        its cells (FAISS then trains only the codes: a quantizer that already holds every cell
+        is not trained again)."""
         index = faiss.index_factory(sample.shape[1], index_type, faiss.METRIC_INNER_PRODUCT)
         ivf = faiss.downcast_index(faiss.extract_index_ivf(index))
+        if centroids is not None:
+            ivf.quantizer.add(np.ascontiguousarray(centroids, dtype=np.float32))
         if isinstance(ivf, faiss.IndexIVFScalarQuantizer):
             ivf.by_residual = False  # fp16 is precise enough as is; residuals only slow queries down
             ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # reconstruct and remove by id

@@ -98,9 +98,10 @@ def describe_build(build: IndexBuild) -> str:
         rerank = f"{taken} re-ranked exactly" if depth.rerank else ""
         return f"nprobe {depth.nprobe}{rerank}"
 
+    cells = f"; {build.text_cells} cells trained for what text queries lean towards" if build.text_cells else ""
     return (
         f"recall@10 vs exact {build.recall_at_10:.3f} for image queries ({at(image_depth)}), "
-        f"{build.text_recall_at_10:.3f} for {text} queries ({at(text_depth)}); {built}"
+        f"{build.text_recall_at_10:.3f} for {text} queries ({at(text_depth)}); {built}{cells}"
     )
 
 

@@ -20,6 +20,7 @@ def downgrade_to_version_9(data_dir) -> None:
     catalog_sql(
         data_dir,
         "ALTER TABLE generations DROP COLUMN index_candidates; ALTER TABLE generations DROP COLUMN index_text_candidates;"
+        "ALTER TABLE generations DROP COLUMN index_text_cells;"
         "UPDATE schema_version SET version = 9",
     )
 
