@@ -4,6 +4,9 @@ When the store builds an IVF index it measures recall@10 against exact search an
 raises ``nprobe`` until text queries reach the target too. Text vectors sit apart from
 image vectors (the modality gap), so only the model's own text vectors show what text
 search loses; the indexer has the model, so it hands these over (see ``IndexRun``).
+Their mean is the direction text queries share, which also shapes the index: cells of
+its own for what leans that way (``storage/coarse_cells.py``) and, in a PQ index, each
+vector's error along it (``storage/text_axis.py``).
 They are generic remote-sensing requests, not the user's queries (nothing is logged).
 """
 
