@@ -25,6 +25,11 @@ import numpy as np
 KMEANS_ITERATIONS = 10  # as FAISS trains an IVF quantizer itself
 
 
+def layer_cells(cells: int, share: float) -> int:
+    """How many of ``cells`` the layer gets."""
+    return int(share * cells)
+
+
 def layered_centroids(
     sample: np.ndarray, direction: np.ndarray | None, cells: int, share: float, min_per_cell: int, seed: int = 0
 ) -> np.ndarray | None:
@@ -36,7 +41,7 @@ def layered_centroids(
     """
     if direction is None or share <= 0:
         return None
-    own = int(share * cells)
+    own = layer_cells(cells, share)
     sample = np.ascontiguousarray(sample, dtype=np.float32)
     leaning = sample @ direction
     in_layer = leaning >= np.quantile(leaning, 1 - share)

@@ -178,7 +178,7 @@ class IndexBuild:
         if kind is not None:
             return image if checked_kind(kind) == IMAGE_QUERIES else text
         reranks = [depth.rerank for depth in (image, text) if depth.rerank]
-        taken = [depth.candidates or depth.rerank for depth in (image, text) if depth.candidates]
+        taken = [depth.candidates for depth in (image, text) if depth.candidates]
         return SearchDepth(
             max(image.nprobe, text.nprobe),
             max(reranks) if reranks else None,

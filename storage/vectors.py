@@ -33,7 +33,7 @@ import numpy as np
 from tqdm import tqdm
 
 from storage.atomic import atomic_write_bytes
-from storage.coarse_cells import layered_centroids
+from storage.coarse_cells import layer_cells, layered_centroids
 from storage.index_policy import (
     EXACT,
     EXACT_INDEX,
@@ -155,7 +155,11 @@ class VectorIndex:
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         self._index.add_with_ids(vectors, ids)
         if self.text_axis is not None:
-            self.text_axis.record(ids, vectors, self.approximations(vectors))
+            self._record_errors(ids, vectors)
+
+    def _record_errors(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Keep these vectors' errors along the text axis (what their codes miss of them)."""
+        self.text_axis.record(ids, vectors, self.approximations(vectors))
 
     def approximations(self, vectors: np.ndarray) -> np.ndarray:
         """What a PQ index's codes for ``vectors`` stand for: the vectors its scores are inner
@@ -336,7 +340,7 @@ class VectorIndex:
             centroids = None
             if not index_type.startswith("OPQ"):  # a rotated index's cells live in the rotated space
                 centroids = layered_centroids(sample, direction, cells, policy.text_cell_share, policy.min_train_per_cell, policy.seed)
-                text_cells = 0 if centroids is None else int(policy.text_cell_share * cells)
+                text_cells = 0 if centroids is None else layer_cells(cells, policy.text_cell_share)
             fresh = VectorIndex(cls._trained(index_type, sample, centroids))
             del sample
             if kind == PQ and direction is not None:
@@ -431,7 +435,7 @@ class VectorIndex:
             self.text_axis = TextAxis.of(text, self.dimension)
             if self.text_axis is not None:
                 for chunk_ids, vectors in self.source.chunks(ids, CHUNK):
-                    self.text_axis.record(chunk_ids, vectors, self.approximations(vectors))
+                    self._record_errors(chunk_ids, vectors)
         return self._calibrate(ids, policy, text, started)
 
 
